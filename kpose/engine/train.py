@@ -1,0 +1,139 @@
+"""The `train` root: one straight trainer around `keras.Model.fit` under tf.distribute."""
+
+import logging
+import os
+import time
+from typing import Callable, Dict, Optional, Sequence
+
+import gin
+import keras
+import tensorflow as tf
+
+from kpose.datasets.pipeline import build_topdown_pipeline
+from kpose.engine.checkpoint_callback import CheckpointCallback
+from kpose.engine.config import write_operative_config
+from kpose.engine.evaluate import bind_metrics, format_results, run_evaluation
+from kpose.engine.evaluation_callback import EvaluationCallback
+from kpose.engine.strategy import get_strategy
+from kpose.engine.warmup_multi_step_decay import WarmupMultiStepDecay
+
+logger = logging.getLogger(__name__)
+
+
+def check_head_matches_codec(model) -> None:
+    """Fails at build time when the head's output size disagrees with the codec's targets."""
+    codec = model.codec
+    w, h = codec.input_size
+    out = model(tf.zeros((1, h, w, 3), tf.uint8))
+    heatmap_size = getattr(codec, "heatmap_size", None)
+    if heatmap_size is not None and tuple(out.shape[1:3]) != (heatmap_size[1], heatmap_size[0]):
+        raise ValueError(
+            f"the head outputs heatmaps of (h, w) = {tuple(out.shape[1:3])} for input_size "
+            f"{tuple(codec.input_size)}, but the codec's heatmap_size (w, h) is "
+            f"{tuple(heatmap_size)}")
+
+
+@gin.configurable(denylist=["work_dir"])
+def train(
+    work_dir: str,
+    model: Callable = gin.REQUIRED,
+    train_dataset: Callable = gin.REQUIRED,
+    val_dataset: Optional[Callable] = None,
+    metrics: Sequence[Callable] = (),
+    pipeline: Callable = build_topdown_pipeline,
+    optimizer: Callable = keras.optimizers.Adam,
+    lr_schedule: Callable = WarmupMultiStepDecay,
+    epochs: int = 210,
+    batch_size: int = 64,
+    val_batch_size: int = 32,
+    val_interval: int = 10,
+    save_best: Optional[str] = "coco/AP",
+    strategy: str = "auto",
+    seed: int = 0,
+    prepare_data: Optional[Callable] = None,
+    verbose: str = "auto",
+) -> Dict[str, float]:
+    """Trains a pose estimator, evaluating and checkpointing in `work_dir`.
+
+    Running the same command again resumes from `work_dir/checkpoints` (weights, optimizer
+    state, schedule position, epoch, best metric).
+
+    Args:
+        work_dir: checkpoints, TensorBoard logs, CSV log and the operative gin config.
+        model: estimator factory (gin `@TopdownPoseEstimator`); built under the strategy.
+        train_dataset: training dataset factory (gin `@train/CocoStyleDataset`).
+        val_dataset: evaluation dataset factory, or None to skip evaluation.
+        metrics: metric factories (gin `[@CocoMetric]`).
+        pipeline: builds the tf.data pipelines from records (train and eval modes).
+        optimizer: optimizer factory taking `learning_rate`.
+        lr_schedule: schedule factory taking `steps_per_epoch`.
+        epochs: total epochs.
+        batch_size: per-replica training batch (global = batch_size x replicas).
+        val_batch_size: per-replica evaluation batch.
+        val_interval: evaluate every this many epochs (and after the last).
+        save_best: metric key whose best value selects `best_*.weights.h5`.
+        strategy: `get_strategy` kind: auto, default, mirrored, multi_worker.
+        seed: seeds Python, NumPy, TF and the pipeline's shuffling and augmentation.
+        prepare_data: called first, e.g. to write the synthetic dataset if missing.
+        verbose: Keras fit verbosity.
+    Returns:
+        The last evaluation's results.
+    """
+    start = time.time()
+    os.makedirs(work_dir, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    if prepare_data is not None:
+        prepare_data()
+    dist = get_strategy(strategy)
+    replicas = dist.num_replicas_in_sync
+    train_data = train_dataset()
+    val_data = val_dataset() if val_dataset is not None else None
+    global_batch = batch_size * replicas
+    steps_per_epoch = len(train_data) // global_batch
+    if steps_per_epoch < 1:
+        raise ValueError(f"the training set has {len(train_data)} instances, fewer than one "
+                         f"global batch of {global_batch}")
+    logger.info("%d training instances, global batch %d, %d steps per epoch",
+                len(train_data), global_batch, steps_per_epoch)
+
+    with dist.scope():
+        est = model()
+        check_head_matches_codec(est)
+        est.compile(optimizer=optimizer(learning_rate=lr_schedule(steps_per_epoch=steps_per_epoch)))
+        est.optimizer.build(est.trainable_variables)
+    codec = est.codec
+    train_ds = pipeline(records=train_data.records, meta=train_data.meta, codec=codec,
+                        input_size=codec.input_size, train=True, batch_size=global_batch,
+                        seed=seed)
+    callbacks = []
+    metric_objs = []
+    val_ds = None
+    if val_data is not None and metrics:
+        val_ds = pipeline(records=val_data.records, meta=val_data.meta, codec=codec,
+                          input_size=codec.input_size, train=False,
+                          batch_size=val_batch_size * replicas)
+        metric_objs = [m() for m in metrics]
+        bind_metrics(metric_objs, val_data)
+        callbacks.append(EvaluationCallback(val_ds, metric_objs, val_interval,
+                                            image_paths=val_data.records["img_path"]))
+    ckpt = CheckpointCallback(os.path.join(work_dir, "checkpoints"),
+                              monitor=save_best if metric_objs else None)
+    callbacks += [
+        ckpt,
+        keras.callbacks.TensorBoard(os.path.join(work_dir, "tensorboard")),
+        keras.callbacks.CSVLogger(os.path.join(work_dir, "log.csv"), append=True),
+    ]
+    write_operative_config(work_dir)
+    initial_epoch = ckpt.restore(est)
+    if initial_epoch >= epochs:
+        logger.info("work dir %s already holds a run of %d epochs", work_dir, initial_epoch)
+    else:
+        est.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                verbose=verbose)
+    results = callbacks[0].last_results if metric_objs else {}
+    if metric_objs and not results:
+        results = run_evaluation(est, val_ds, metric_objs, val_data.records["img_path"])
+    logger.info("training finished in %.1f s", time.time() - start)
+    if results:
+        print(format_results(results))
+    return results
