@@ -1,0 +1,140 @@
+"""Gaussian heatmap targets, written in TF ops, numerically matching MMPose 1.3.2.
+
+All functions take keypoints already in heatmap pixels and return channels-last heatmaps
+`(H, W, K)`; the instance axis N is merged by an element-wise maximum. Every Gaussian is
+computed densely over the heatmap grid and masked, so there is no Python loop over
+instances or keypoints and N may be dynamic (for example inside `tf.data`).
+"""
+
+import math
+from typing import Sequence, Tuple
+
+import tensorflow as tf
+
+
+def trunc(x: tf.Tensor) -> tf.Tensor:
+    """Rounds towards zero, like numpy's `astype(int)` (unlike `floor` for x < 0)."""
+    return tf.where(x < 0, tf.math.ceil(x), tf.math.floor(x))
+
+
+def _check_inputs(keypoints, keypoints_visible) -> Tuple[tf.Tensor, tf.Tensor]:
+    keypoints = tf.convert_to_tensor(keypoints)
+    if keypoints.dtype != tf.float32:
+        keypoints = tf.cast(keypoints, tf.float32)
+    keypoints = keypoints[..., :2]
+    keypoints_visible = tf.cast(tf.convert_to_tensor(keypoints_visible), tf.float32)
+    return keypoints, keypoints_visible
+
+
+def _merge_instances(gaussians: tf.Tensor) -> tf.Tensor:
+    """(N, K, H, W) -> (H, W, K) by max over N; zeros when N == 0."""
+    merged = tf.maximum(tf.reduce_max(gaussians, axis=0), 0.0)
+    return tf.transpose(merged, [1, 2, 0])
+
+
+def generate_gaussian_heatmaps(
+    heatmap_size: Sequence[int],
+    keypoints: tf.Tensor,
+    keypoints_visible: tf.Tensor,
+    sigma: float,
+) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Gaussian patches centred on the integer pixel nearest each keypoint (MSRA).
+
+    Matches MMPose's `generate_gaussian_heatmaps` value for value, including its integer
+    conventions: the centre is `int(kp + 0.5)` (truncation towards zero, so -0.7 goes to
+    0), the patch spans `[int(mu - 3 sigma), int(mu + 3 sigma + 1))`, keypoints with
+    visibility < 0.5 are skipped (their weight keeps the visibility value), and a keypoint
+    gets weight 0 when its patch lies wholly outside the heatmap (`left >= W`, `top >= H`,
+    `right < 0` or `bottom < 0`; a patch with `right == 0` draws nothing yet keeps its
+    weight, as in MMPose).
+
+    Args:
+        heatmap_size: `(W, H)`.
+        keypoints: `(N, K, D)` keypoints in heatmap pixels; the first two coordinates
+            are used. Computed in float32.
+        keypoints_visible: `(N, K)` visibilities.
+        sigma: Gaussian standard deviation in heatmap pixels.
+
+    Returns:
+        heatmaps `(H, W, K)` float32 and keypoint_weights `(N, K)` float32.
+    """
+    width, height = int(heatmap_size[0]), int(heatmap_size[1])
+    keypoints, keypoints_visible = _check_inputs(keypoints, keypoints_visible)
+
+    radius = 3.0 * float(sigma)
+    patch_extent = 2.0 * radius + 1.0
+    # MMPose samples the patch at np.arange(0, 2r + 1): ceil(2r + 1) taps, peak at the
+    # floor of half the extent (both matter only for non-integer 3 sigma).
+    num_taps = float(math.ceil(patch_extent))
+    peak = float(patch_extent // 2)
+
+    centre = trunc(keypoints + 0.5)
+    # Patch bounds in float64 so that `mu - r` truncates exactly as numpy's int64 /
+    # float64 arithmetic does, whatever the value of sigma.
+    centre64 = tf.cast(centre, tf.float64)
+    lower = trunc(centre64 - radius)  # (N, K, 2): left, top
+    upper = trunc(centre64 + radius + 1.0)  # right, bottom
+    size = tf.constant([width, height], tf.float64)
+    outside = tf.reduce_any((lower >= size) | (upper < 0), axis=-1)
+    # Non-finite keypoints overflow numpy's int cast to INT_MIN, i.e. outside.
+    outside |= tf.reduce_any(~tf.math.is_finite(keypoints), axis=-1)
+    labelled = keypoints_visible >= 0.5
+    keypoint_weights = tf.where(labelled & outside, 0.0, keypoints_visible)
+    drawn = labelled & ~outside
+
+    def axis_profile(length: int, axis: int) -> Tuple[tf.Tensor, tf.Tensor]:
+        """Squared patch offsets (N, K, L) along one axis and where the patch covers."""
+        pixels = tf.range(length, dtype=tf.float64)
+        tap = pixels - lower[..., axis:axis + 1]  # index into the patch
+        covered = (tap >= 0) & (pixels < upper[..., axis:axis + 1]) & (tap < num_taps)
+        offset = tf.cast(tap, tf.float32) - peak
+        return tf.square(offset), covered
+
+    dx2, cover_x = axis_profile(width, 0)
+    dy2, cover_y = axis_profile(height, 1)
+    gaussians = tf.exp(-(dx2[:, :, None, :] + dy2[:, :, :, None]) /
+                       tf.constant(2.0 * float(sigma)**2, tf.float32))
+    mask = cover_x[:, :, None, :] & cover_y[:, :, :, None] & drawn[:, :, None, None]
+    heatmaps = _merge_instances(tf.where(mask, gaussians, 0.0))
+    return heatmaps, keypoint_weights
+
+
+def generate_unbiased_gaussian_heatmaps(
+    heatmap_size: Sequence[int],
+    keypoints: tf.Tensor,
+    keypoints_visible: tf.Tensor,
+    sigma: float,
+) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Gaussians centred on the exact (float) keypoint over the whole heatmap (DARK).
+
+    Matches MMPose's `generate_unbiased_gaussian_heatmaps`: no truncation to 3 sigma,
+    the same visibility / out-of-bounds weight rules as `generate_gaussian_heatmaps`
+    but with float bounds `mu - 3 sigma` and `mu + 3 sigma + 1`.
+
+    Args:
+        heatmap_size: `(W, H)`.
+        keypoints: `(N, K, D)` keypoints in heatmap pixels (first two coordinates used).
+        keypoints_visible: `(N, K)` visibilities.
+        sigma: Gaussian standard deviation in heatmap pixels.
+
+    Returns:
+        heatmaps `(H, W, K)` float32 and keypoint_weights `(N, K)` float32.
+    """
+    width, height = int(heatmap_size[0]), int(heatmap_size[1])
+    keypoints, keypoints_visible = _check_inputs(keypoints, keypoints_visible)
+    radius = tf.constant(3.0 * float(sigma), tf.float32)
+
+    lower = keypoints - radius
+    upper = keypoints + radius + 1.0
+    size = tf.constant([width, height], tf.float32)
+    outside = tf.reduce_any((lower >= size) | (upper < 0), axis=-1)
+    labelled = keypoints_visible >= 0.5
+    keypoint_weights = tf.where(labelled & outside, 0.0, keypoints_visible)
+    drawn = labelled & ~outside
+
+    dx2 = tf.square(tf.range(width, dtype=tf.float32) - keypoints[..., 0:1])
+    dy2 = tf.square(tf.range(height, dtype=tf.float32) - keypoints[..., 1:2])
+    gaussians = tf.exp(-(dx2[:, :, None, :] + dy2[:, :, :, None]) /
+                       tf.constant(2.0 * float(sigma)**2, tf.float32))
+    heatmaps = _merge_instances(tf.where(drawn[:, :, None, None], gaussians, 0.0))
+    return heatmaps, keypoint_weights
