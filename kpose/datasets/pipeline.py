@@ -1,0 +1,307 @@
+"""Records -> batched top-down `tf.data.Dataset` for training and evaluation.
+
+The sample's walk (see docs/architecture.md): read the file's bytes and its header
+shape -> transforms on coordinates (box, flips, half body, jitter) -> one warp that
+decodes only the part of the JPEG the crop needs -> codec targets -> batch.
+"""
+
+import logging
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from kpose.datasets.transforms import (GenerateTarget, GetBBoxCenterScale, RandomBBoxTransform,
+                                       RandomFlip, RandomHalfBody, TopdownAffine)
+from kpose.datasets.transforms._image import image_shape
+
+logger = logging.getLogger(__name__)
+
+Transform = Callable[[Dict[str, tf.Tensor]], Dict[str, tf.Tensor]]
+
+REQUIRED_RECORD_KEYS = ("img_path", "bbox", "keypoints", "keypoints_visible")
+EVAL_META_KEYS = ("bbox", "bbox_score", "img_id", "id", "area", "keypoints_visible")
+_INT64_KEYS = ("img_id", "id", "category_id")
+_INT32_KEYS = ("img_shape",)
+# How far out of order a non-deterministic parallel map may deliver samples; the skip
+# counter waits this many samples before calling a missing one skipped.
+_REORDER_WINDOW = 1024
+
+
+def default_topdown_transforms(codec: Any, input_size: Sequence[int], train: bool) -> List[Transform]:
+    """MMPose's SimpleBaseline R50 COCO recipe (td-hm_res50_8xb64-210e_coco-256x192).
+
+    Train: GetBBoxCenterScale, RandomFlip, RandomHalfBody, RandomBBoxTransform,
+    TopdownAffine, GenerateTarget. Eval: GetBBoxCenterScale, TopdownAffine.
+    """
+    if not train:
+        return [GetBBoxCenterScale(), TopdownAffine(input_size)]
+    return [GetBBoxCenterScale(), RandomFlip(direction="horizontal"), RandomHalfBody(),
+            RandomBBoxTransform(), TopdownAffine(input_size), GenerateTarget(codec)]
+
+
+@gin.configurable
+def build_topdown_pipeline(
+    records: Mapping[str, np.ndarray],
+    meta: Any,
+    codec: Any,
+    input_size: Sequence[int],
+    train: bool,
+    batch_size: int,
+    transforms: Optional[Sequence[Transform]] = None,
+    shuffle: Optional[bool] = None,
+    seed: int = 0,
+    drop_remainder: Optional[bool] = None,
+    num_parallel_calls: int = tf.data.AUTOTUNE,
+    repeat: bool = False,
+    skip_corrupt: Optional[bool] = None,
+    deterministic: Optional[bool] = None,
+) -> tf.data.Dataset:
+    """Build the top-down dataset: one crop per instance record.
+
+    Args:
+        records: columnar records (docs/architecture.md): `img_path` (N,), `bbox` (N, 4)
+            xyxy, `keypoints` (N, K, 2), `keypoints_visible` (N, K), and for evaluation
+            `img_id`, `id`, `area`, `bbox_score` (N,). Other columns ride along.
+        meta: dataset meta with `flip_indices`, `upper_body_ids`, `lower_body_ids` and
+            `joint_weights` (a `DatasetMeta`); added to every sample as constants.
+        codec: keypoint codec used by the default training `GenerateTarget`.
+        input_size: model input `(w, h)` for the default `TopdownAffine`.
+        train: training (random transforms, targets) or evaluation (meta) mode.
+        batch_size: samples per batch.
+        transforms: per-sample transforms replacing the defaults
+            (`default_topdown_transforms`); must produce `img` (and `targets` when
+            training), i.e. include TopdownAffine (and GenerateTarget).
+        shuffle: reshuffle each pass; defaults to `train`.
+        seed: seeds the order and every sample's augmentation: same seed, same batches.
+        drop_remainder: drop a last partial batch; defaults to `train`.
+        num_parallel_calls: parallelism of the per-sample map.
+        repeat: repeat forever (each pass reshuffled and re-augmented).
+        skip_corrupt: skip samples whose image fails to decode, logging how many;
+            defaults to `train`. In evaluation a failure raises; use
+            `iterate_checked` / `find_unreadable_images` to name the files.
+        deterministic: keep sample order under parallelism (tf.data's default when None).
+
+    Returns:
+        Training: `(images uint8 (B, H, W, 3), targets)` with the codec's items, e.g.
+        `{"heatmaps": (B, h, w, K), "keypoint_weights": (B, K)}`. Evaluation:
+        `(images, meta)` with `center`, `scale` (B, 2) (the warp's, aspect-fixed),
+        `bbox` (B, 4), `bbox_score`, `area` (B,), `img_id`, `id` (B,) int64,
+        `keypoints` (B, K, 2), `keypoints_visible` (B, K) (ground truth, image pixels).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, received {batch_size!r}")
+    columns = _record_columns(records, train)
+    num = int(columns["img_path"].shape[0])
+    if num == 0:
+        raise ValueError("records are empty: no instances to build a pipeline from")
+    constants = _meta_constants(meta)
+    if transforms is None:
+        transforms = default_topdown_transforms(codec, input_size, train)
+    transforms = list(transforms)
+    for t in transforms:
+        if not callable(t):
+            raise ValueError(f"every transform must be callable sample -> sample, received {t!r}")
+    shuffle = train if shuffle is None else bool(shuffle)
+    drop_remainder = train if drop_remainder is None else bool(drop_remainder)
+    skip_corrupt = train if skip_corrupt is None else bool(skip_corrupt)
+
+    table = {k: tf.constant(v) for k, v in columns.items()}
+    indices = tf.data.Dataset.range(num)
+    if shuffle:
+        indices = indices.shuffle(num, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        indices = indices.repeat()
+    # One random int64 per sample, redrawn each pass, seeds its augmentation.
+    sample_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    ds = tf.data.Dataset.zip(indices, sample_seeds).enumerate()
+
+    def load(position, index_and_seed):
+        index, sample_seed = index_and_seed
+        sample = {k: tf.gather(v, index) for k, v in table.items()}
+        sample.update(constants)
+        sample["img_bytes"] = tf.io.read_file(sample["img_path"])
+        sample["img_shape"] = image_shape(sample["img_bytes"])
+        base_seed = tf.stack([tf.constant(seed, tf.int64), sample_seed])
+        for i, transform in enumerate(transforms):
+            # a seed of its own per transform position, independent of the others
+            sample["seed"] = tf.random.experimental.stateless_fold_in(base_seed, i)
+            sample = transform(sample)
+        return position, _outputs(sample, train)
+
+    ds = ds.map(load, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
+    if skip_corrupt:
+        ds = ds.ignore_errors(log_warning=True)
+        ds = _log_skipped(ds, window=1 if deterministic in (None, True) else _REORDER_WINDOW)
+    ds = ds.map(lambda position, out: out)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    options = tf.data.Options()
+    if deterministic is not None:
+        options.deterministic = deterministic
+    ds = ds.with_options(options)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _outputs(sample: Dict[str, Any], train: bool):
+    if "img" not in sample:
+        raise ValueError("the transforms produced no 'img': include TopdownAffine; "
+                         f"sample keys were {sorted(sample)}")
+    image = sample["img"]
+    if train:
+        if "targets" not in sample:
+            raise ValueError("train=True needs targets: include GenerateTarget(encoder=codec) in "
+                             f"the transforms; sample keys were {sorted(sample)}")
+        return image, sample["targets"]
+    center = sample.get("input_center", sample.get("bbox_center"))
+    scale = sample.get("input_scale", sample.get("bbox_scale"))
+    meta = {"center": tf.cast(center, tf.float32), "scale": tf.cast(scale, tf.float32)}
+    for key in EVAL_META_KEYS:
+        meta[key] = sample[key]
+    # Predictions own "keypoints"; the ground truth travels beside them for PCK.
+    meta["gt_keypoints"] = sample["keypoints"]
+    return image, meta
+
+
+def _record_columns(records: Mapping[str, Any], train: bool) -> Dict[str, np.ndarray]:
+    if not isinstance(records, Mapping):
+        raise ValueError(f"records must be a dict of columns, received {type(records).__name__}")
+    required = REQUIRED_RECORD_KEYS + (() if train else tuple(k for k in EVAL_META_KEYS
+                                                             if k not in REQUIRED_RECORD_KEYS))
+    missing = [k for k in required if k not in records]
+    if missing:
+        raise ValueError(f"records lack columns {missing}; received columns {sorted(records)}")
+    columns = {}
+    for key, value in records.items():
+        arr = np.asarray(value)
+        if key == "img_path":
+            arr = arr.astype(str).astype(object)
+        elif key in _INT64_KEYS:
+            arr = arr.astype(np.int64)
+        elif key in _INT32_KEYS:
+            arr = arr.astype(np.int32)
+        elif arr.dtype.kind == "f":
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind not in "iub":
+            continue  # non-numeric extras (e.g. names) cannot ride in tensors
+        columns[key] = arr
+    lengths = {k: len(v) for k, v in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"record columns differ in length: {lengths}")
+    if "keypoints_visible" in columns and columns["keypoints_visible"].ndim == 3:
+        columns["keypoints_visible"] = columns["keypoints_visible"][..., 0]
+    return columns
+
+
+def _meta_constants(meta: Any) -> Dict[str, tf.Tensor]:
+    def get(name):
+        value = meta.get(name) if isinstance(meta, Mapping) else getattr(meta, name, None)
+        if value is None:
+            raise ValueError(f"meta must provide {name!r} (a DatasetMeta); received {meta!r}")
+        return value
+
+    return {
+        "flip_indices": tf.constant(np.asarray(get("flip_indices"), np.int32).reshape(-1)),
+        "upper_body_ids": tf.constant(np.asarray(get("upper_body_ids"), np.int32).reshape(-1)),
+        "lower_body_ids": tf.constant(np.asarray(get("lower_body_ids"), np.int32).reshape(-1)),
+        "joint_weights": tf.constant(np.asarray(get("joint_weights"), np.float32).reshape(-1)),
+    }
+
+
+def _log_skipped(ds: tf.data.Dataset, window: int) -> tf.data.Dataset:
+    """Log the running count of samples `ignore_errors` dropped.
+
+    Elements carry their draw position; a position missing once `window` later ones
+    have arrived was skipped (window 1 for in-order delivery).
+    """
+
+    def report(count):
+        logger.warning("kpose pipeline: %d training sample(s) skipped so far because their "
+                       "image failed to decode (see the TF warnings above for the errors)", int(count))
+        return count
+
+    def step(state, element):
+        next_pos, seen, skipped = state
+        position, _ = element
+        before = skipped
+
+        def settle(next_pos, seen, skipped):
+            # the slot of next_pos: seen -> delivered; unseen -> skipped
+            slot = next_pos % window
+            skipped += tf.cast(tf.logical_not(seen[slot]), tf.int64)
+            seen = tf.tensor_scatter_nd_update(seen, [[slot]], [False])
+            return next_pos + 1, seen, skipped
+
+        # positions `window` or more behind this one can no longer arrive
+        next_pos, seen, skipped = tf.while_loop(
+            lambda n, s, k: position - n >= window, settle, (next_pos, seen, skipped))
+        seen = tf.tensor_scatter_nd_update(seen, [[position % window]], [True])
+        next_pos, seen, skipped = tf.while_loop(
+            lambda n, s, k: tf.logical_and(n <= position, s[n % window]), settle,
+            (next_pos, seen, skipped))
+        logged = tf.cond(skipped > before,
+                         lambda: tf.py_function(report, [skipped], tf.int64),
+                         lambda: skipped)
+        with tf.control_dependencies([logged]):
+            element = tf.nest.map_structure(tf.identity, element)
+        return (next_pos, seen, skipped), element
+
+    init = (tf.constant(0, tf.int64), tf.zeros([window], tf.bool), tf.constant(0, tf.int64))
+    return ds.scan(init, step)
+
+
+def find_unreadable_images(paths: Iterable[str]) -> List[str]:
+    """The paths, in order, whose file is missing or does not decode as an image."""
+    bad = []
+    for path in paths:
+        path = path.decode() if isinstance(path, bytes) else str(path)
+        try:
+            data = tf.io.read_file(path)
+            tf.io.decode_image(data, channels=3, expand_animations=False)
+        except (tf.errors.OpError, OSError, ValueError):
+            bad.append(path)
+    return bad
+
+
+def iterate_checked(dataset: tf.data.Dataset, img_paths: Sequence[str],
+                    batch_size: int) -> Iterator[Tuple[Any, Any]]:
+    """Iterate an evaluation dataset; on a decode error, raise naming the broken files.
+
+    `dataset` must be unshuffled and unskipped (evaluation mode), so batch i holds
+    `img_paths[i * batch_size:(i + 1) * batch_size]`.
+
+    Raises:
+        ValueError: naming the unreadable image files of the failing batch (or of the
+            whole list if none in that batch is found unreadable).
+    """
+    iterator = iter(dataset)
+    batch_index = 0
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except tf.errors.OpError as err:
+            paths = list(img_paths[batch_index * batch_size:(batch_index + 1) * batch_size])
+            bad = find_unreadable_images(paths) or find_unreadable_images(img_paths)
+            if bad:
+                raise ValueError(f"cannot decode {len(bad)} image file(s): {bad}") from err
+            raise
+        batch_index += 1
+        yield batch
+
+
+def raise_for_unreadable_images(img_paths: Sequence[str], error: Optional[BaseException] = None) -> None:
+    """Raise ValueError naming every unreadable file in `img_paths`, if there is one.
+
+    For evaluation loops that catch a `tf.errors.OpError` themselves (e.g. around
+    `model.predict`): pass the records' `img_path` and the caught error.
+    """
+    bad = find_unreadable_images(img_paths)
+    if bad:
+        raise ValueError(f"cannot decode {len(bad)} image file(s): {bad}") from error
+
+
+__all__ = ["build_topdown_pipeline", "default_topdown_transforms", "find_unreadable_images",
+           "iterate_checked", "raise_for_unreadable_images"]
+

@@ -1,0 +1,24 @@
+"""Per-sample transforms: callables `sample dict -> sample dict` on tensors.
+
+A sample is a record row plus the dataset meta (see docs/architecture.md) and a
+per-sample `seed` (int (2,)) from which each random transform draws stateless numbers,
+so results depend only on the seed (eagerly or inside `tf.data`).
+"""
+
+from kpose.datasets.transforms.generate_target import GenerateTarget
+from kpose.datasets.transforms.get_bbox_center_scale import GetBBoxCenterScale
+from kpose.datasets.transforms.photometric_distortion import PhotometricDistortion
+from kpose.datasets.transforms.random_bbox_transform import RandomBBoxTransform
+from kpose.datasets.transforms.random_flip import RandomFlip
+from kpose.datasets.transforms.random_half_body import RandomHalfBody
+from kpose.datasets.transforms.topdown_affine import TopdownAffine
+
+__all__ = [
+    "GenerateTarget",
+    "GetBBoxCenterScale",
+    "PhotometricDistortion",
+    "RandomBBoxTransform",
+    "RandomFlip",
+    "RandomHalfBody",
+    "TopdownAffine",
+]
