@@ -1,0 +1,5 @@
+"""Pose estimators: `keras.Model`s that train with `fit` and decode in `predict`."""
+
+from kpose.models.estimators.topdown_pose_estimator import TopdownPoseEstimator
+
+__all__ = ["TopdownPoseEstimator"]
