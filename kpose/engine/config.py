@@ -33,15 +33,32 @@ def register_configurables() -> None:
 
 
 def _search_paths(gin_files: Iterable[str]) -> list:
-    paths = [os.getcwd()]
-    if REPO_GIN_DIR.is_dir():
-        paths.append(str(REPO_GIN_DIR))
+    paths = []
     for f in gin_files:
         for parent in Path(f).resolve().parents:
             if parent.name == "gin_configs":
                 paths.append(str(parent))
                 break
+    if REPO_GIN_DIR.is_dir():
+        paths.append(str(REPO_GIN_DIR))
+    paths.append(os.getcwd())
     return list(dict.fromkeys(paths))
+
+
+def _put_search_paths_first(paths: Sequence[str]) -> None:
+    """Makes gin look in `paths` before its default '' prefix.
+
+    gin offers only `add_config_file_search_path`, which appends. With '' first, a relative
+    include such as 'models/x.gin' that is not under the current directory is handed to
+    gin's Python-package resolver, which crashes (TypeError) when a namespace package named
+    `models` is importable, e.g. `tests/models` under pytest. Absolute prefixes found first
+    never reach it.
+    """
+    prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+    for path in reversed(paths):
+        if path in prefixes:
+            prefixes.remove(path)
+        prefixes.insert(0, path)
 
 
 def parse_config(gin_files: Sequence[str], gin_params: Sequence[str] = ()) -> None:
@@ -55,10 +72,9 @@ def parse_config(gin_files: Sequence[str], gin_params: Sequence[str] = ()) -> No
         if not os.path.isfile(f):
             raise FileNotFoundError(f"gin file not found: {f}")
     register_configurables()
-    for path in _search_paths(gin_files):
-        gin.add_config_file_search_path(path)
+    _put_search_paths_first(_search_paths(gin_files))
     gin.parse_config_files_and_bindings(
-        list(gin_files), list(gin_params), skip_unknown=False, finalize_config=False
+        [os.path.abspath(f) for f in gin_files], list(gin_params), skip_unknown=False, finalize_config=False
     )
     logger.info("gin config:\n%s", gin.config_str())
 

@@ -14,6 +14,7 @@ from kpose.engine.checkpoint_callback import CheckpointCallback
 from kpose.engine.config import write_operative_config
 from kpose.engine.evaluate import bind_metrics, format_results, run_evaluation
 from kpose.engine.evaluation_callback import EvaluationCallback
+from kpose.engine.learning_rate_logger import LearningRateLogger
 from kpose.engine.strategy import get_strategy
 from kpose.engine.warmup_multi_step_decay import WarmupMultiStepDecay
 
@@ -104,8 +105,8 @@ def train(
     codec = est.codec
     train_ds = pipeline(records=train_data.records, meta=train_data.meta, codec=codec,
                         input_size=codec.input_size, train=True, batch_size=global_batch,
-                        seed=seed)
-    callbacks = []
+                        seed=seed, repeat=True)
+    callbacks = [LearningRateLogger()]
     metric_objs = []
     val_ds = None
     if val_data is not None and metrics:
@@ -114,8 +115,9 @@ def train(
                           batch_size=val_batch_size * replicas)
         metric_objs = [m() for m in metrics]
         bind_metrics(metric_objs, val_data)
-        callbacks.append(EvaluationCallback(val_ds, metric_objs, val_interval,
-                                            image_paths=val_data.records["img_path"]))
+        evaluator = EvaluationCallback(val_ds, metric_objs, val_interval,
+                                       image_paths=val_data.records["img_path"])
+        callbacks.append(evaluator)
     ckpt = CheckpointCallback(os.path.join(work_dir, "checkpoints"),
                               monitor=save_best if metric_objs else None)
     callbacks += [
@@ -128,9 +130,11 @@ def train(
     if initial_epoch >= epochs:
         logger.info("work dir %s already holds a run of %d epochs", work_dir, initial_epoch)
     else:
-        est.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                verbose=verbose)
-    results = callbacks[0].last_results if metric_objs else {}
+        # An endless pipeline cut into fixed epochs: skipped corrupt samples cannot end an
+        # epoch early, and shuffling carries on across epochs.
+        est.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+    results = evaluator.last_results if metric_objs else {}
     if metric_objs and not results:
         results = run_evaluation(est, val_ds, metric_objs, val_data.records["img_path"])
     logger.info("training finished in %.1f s", time.time() - start)
