@@ -15,6 +15,20 @@ functions, and writes into ``tests/fixtures/goldens/``:
 - ``coco_metric_inputs.npz``: the predictions (one row per top-down instance) in kpose's
   column layout, the PCK inputs, and the per-image NMS inputs.
 - ``coco_metric_expected.json``: MMPose's figures and kept indices.
+
+Then, from a separate random stream (so the files above stay byte-identical), the goldens
+of the dataset-specific metrics:
+
+- ``metric2d_inputs.npz``: MPII (16 keypoints, head sizes), JHMDB (15, boxes), face
+  (68, boxes) and hand (21) predictions / ground truth, and the COCO-WholeBody
+  predictions (133 keypoints) in kpose's column layout.
+- ``wholebody_metric_gt.json``: a tiny COCO-WholeBody ground truth (body, foot, face,
+  hand fields) and ``partition_metric_gt.json``, the same people with all 133
+  keypoints in ``keypoints``.
+- ``metric2d_expected.json``: MMPose's MpiiPCKAccuracy, JhmdbPCKAccuracy, NME (each
+  face dataset's keypoint pair and bbox_size), AUC, EPE, CocoWholeBodyMetric (plus the
+  per-part AP/AR from xtcocotools on MMPose's result file) and KeypointPartitionMetric
+  (over PCKAccuracy, AUC, EPE, NME, CocoMetric) figures.
 """
 
 from __future__ import annotations
@@ -315,5 +329,243 @@ def main() -> None:
     print("wrote", *sorted(os.listdir(OUT_DIR)), file=sys.stderr)
 
 
+# --------------------------------------------------------------------------------------
+# Dataset-specific 2D metrics (MPII, JHMDB, faces, hands, COCO-WholeBody, partitions)
+# --------------------------------------------------------------------------------------
+WB_SIZES = (17, 6, 68, 21, 21)
+WB_FIELDS = ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts")
+
+
+def _samples(pred, gt, vis, **gt_extra):
+    """MMPose top-down data samples, one instance each."""
+    out = []
+    for i in range(len(pred)):
+        g = dict(keypoints=gt[i:i + 1], keypoints_visible=vis[i:i + 1])
+        for key, value in gt_extra.items():
+            g[key] = value[i:i + 1]
+        out.append(dict(pred_instances=dict(keypoints=pred[i:i + 1]), gt_instances=g))
+    return out
+
+
+def _run_metric(metric, samples, dataset_meta=None, batch=5):
+    if dataset_meta is not None:
+        metric.dataset_meta = dataset_meta
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i in range(0, len(samples), batch):
+                metric.process([], samples[i:i + batch])
+            # a partition metric evaluates through its children
+            out = metric.evaluate(len(samples)) if hasattr(metric, "partitions") else \
+                metric.compute_metrics(metric.results)
+    return {k: float(v) for k, v in out.items()}
+
+
+def _noisy(rng, n, k, spread, noise):
+    gt = rng.uniform(20, 20 + spread, (n, k, 2)).astype(np.float32)
+    pred = (gt + rng.normal(0, 1, gt.shape) * rng.uniform(0.2, 1.5, (n, 1, 1)) * noise).astype(np.float32)
+    vis = (rng.uniform(0, 1, (n, k)) > 0.15).astype(np.float32)
+    return pred, gt, vis
+
+
+def metric2d_goldens(rng: np.random.Generator) -> tuple[dict, dict]:
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    from mmpose.evaluation.metrics import (AUC, EPE, NME, JhmdbPCKAccuracy,
+                                           KeypointPartitionMetric, MpiiPCKAccuracy)
+    datasets_dir = Path(__import__("mmpose").__file__).parent / ".mim" / "configs" / "_base_" / "datasets"
+
+    def meta(stem):
+        return parse_pose_metainfo({"from_file": str(datasets_dir / f"{stem}.py")})
+
+    arrays, expected = {}, {}
+    # MPII: 16 keypoints, head sizes; joint 7 (thorax) never labelled in one column
+    pred, gt, vis = _noisy(rng, 23, 16, 150, 6.0)
+    vis[:, 7] = 0
+    head = rng.uniform(15, 50, 23).astype(np.float32)
+    arrays.update(mpii_keypoints=pred, mpii_gt_keypoints=gt, mpii_keypoints_visible=vis, mpii_head_size=head)
+    samples = _samples(pred, gt, vis, head_size=head)
+    expected["mpii_pckh_0p5"] = _run_metric(MpiiPCKAccuracy(), samples)
+    expected["mpii_pckh_0p3"] = _run_metric(MpiiPCKAccuracy(thr=0.3), samples)
+    # JHMDB: 15 keypoints, boxes, torso (one tiny ground-truth torso)
+    pred, gt, vis = _noisy(rng, 19, 15, 120, 5.0)
+    gt[2, 5] = gt[2, 4] + 0.3
+    boxes = np.concatenate([gt.min(axis=1) - 5, gt.max(axis=1) + 5], axis=1).astype(np.float32)
+    arrays.update(jhmdb_keypoints=pred, jhmdb_gt_keypoints=gt, jhmdb_keypoints_visible=vis, jhmdb_bbox=boxes)
+    samples = _samples(pred, gt, vis, bboxes=boxes)
+    expected["jhmdb_0p2_bbox_torso"] = _run_metric(JhmdbPCKAccuracy(thr=0.2, norm_item=["bbox", "torso"]), samples)
+    expected["jhmdb_0p05_bbox"] = _run_metric(JhmdbPCKAccuracy(), samples)
+    # faces: one set per layout, NME by the dataset's default keypoint pair
+    expected["nme"] = {}
+    for stem in ("300w", "coco_wholebody_face", "cofw", "wflw", "lapa", "horse10"):
+        m = meta(stem)
+        pred, gt, vis = _noisy(rng, 9, m["num_keypoints"], 100, 2.0)
+        arrays.update({f"nme_{stem}_keypoints": pred, f"nme_{stem}_gt_keypoints": gt,
+                       f"nme_{stem}_keypoints_visible": vis})
+        expected["nme"][stem] = _run_metric(NME(norm_mode="keypoint_distance"), _samples(pred, gt, vis), m)
+    pred, gt, vis = _noisy(rng, 11, 19, 100, 3.0)
+    boxes = np.concatenate([gt.min(axis=1), gt.max(axis=1)], axis=1).astype(np.float32)
+    arrays.update(nme_aflw_keypoints=pred, nme_aflw_gt_keypoints=gt, nme_aflw_keypoints_visible=vis,
+                  nme_aflw_bbox=boxes)
+    expected["nme"]["aflw_bbox_size"] = _run_metric(NME(norm_mode="use_norm_item", norm_item="bbox_size"),
+                                                    _samples(pred, gt, vis, bboxes=boxes))
+    expected["nme"]["wflw_indices_0_32"] = _run_metric(
+        NME(norm_mode="keypoint_distance", keypoint_indices=[0, 32]),
+        _samples(*[arrays[f"nme_wflw_{k}"] for k in ("keypoints", "gt_keypoints", "keypoints_visible")]),
+        meta("wflw"))
+    # hands: AUC and EPE
+    pred, gt, vis = _noisy(rng, 17, 21, 80, 8.0)
+    arrays.update(hand_keypoints=pred, hand_gt_keypoints=gt, hand_keypoints_visible=vis)
+    samples = _samples(pred, gt, vis)
+    expected["auc_30_20"] = _run_metric(AUC(), samples)
+    expected["auc_20_10"] = _run_metric(AUC(norm_factor=20, num_thrs=10), samples)
+    expected["epe"] = _run_metric(EPE(), samples)
+    # partitions of the hand set: PCK (bbox), AUC, EPE, NME (bbox_size)
+    boxes = np.concatenate([gt.min(axis=1), gt.max(axis=1)], axis=1).astype(np.float32)
+    arrays["hand_bbox"] = boxes
+    parts = dict(thumb=[1, 2, 3, 4], index=[5, 6, 7, 8], palm=[0, 1, 5, 9, 13, 17])
+    samples = _samples(pred, gt, vis, bboxes=boxes)
+    hand_meta = dict(meta("onehand10k"), sigmas=np.ones(21, np.float32))  # its file gives no sigmas
+    expected["partition"] = {
+        "pck_0p2": _run_metric(KeypointPartitionMetric(dict(type="PCKAccuracy", thr=0.2), parts), samples,
+                               hand_meta),
+        "auc": _run_metric(KeypointPartitionMetric(dict(type="AUC"), parts), samples, hand_meta),
+        "epe": _run_metric(KeypointPartitionMetric(dict(type="EPE"), parts), samples, hand_meta),
+        "nme_bbox": _run_metric(KeypointPartitionMetric(
+            dict(type="NME", norm_mode="use_norm_item", norm_item="bbox_size"), parts), samples,
+            hand_meta),
+    }
+    return arrays, expected
+
+
+def _wholebody_gt(rng: np.random.Generator) -> dict:
+    k = sum(WB_SIZES)
+    images, anns, ann_id = [], [], 0
+    for img_id, n in [(11, 3), (22, 4), (33, 2), (44, 0)]:
+        images.append(dict(id=img_id, file_name=f"{img_id:012d}.jpg", width=IMG_W, height=IMG_H))
+        for _ in range(n):
+            h = rng.uniform(40, 380)
+            w = h * rng.uniform(0.4, 0.8)
+            x0, y0 = rng.uniform(0, IMG_W - w), rng.uniform(0, IMG_H - h)
+            xy = np.stack([rng.uniform(x0, x0 + w, k), rng.uniform(y0, y0 + h, k)], axis=1)
+            vis = rng.choice([0, 1, 2], size=k, p=[0.25, 0.15, 0.6])
+            xy[vis == 0] = 0.0
+            flat = np.concatenate([np.round(xy, 2), vis[:, None]], axis=1)
+            ann = dict(id=ann_id, image_id=img_id, category_id=1, iscrowd=0,
+                       bbox=[round(float(v), 2) for v in (x0, y0, w, h)],
+                       area=round(float(w * h * rng.uniform(0.45, 0.7)), 2))
+            cuts = np.cumsum((0,) + WB_SIZES)
+            for field, lo, hi in zip(WB_FIELDS, cuts[:-1], cuts[1:]):
+                part = flat[lo:hi].reshape(-1)
+                ann[field] = [float(v) if i % 3 != 2 else int(v) for i, v in enumerate(part)]
+            ann["num_keypoints"] = int((vis[:17] > 0).sum())
+            anns.append(ann)
+            ann_id += 3
+    anns[1]["lefthand_kpts"] = [0] * 63  # a person without a labelled left hand
+    anns[4]["face_kpts"] = [0] * 204
+    return dict(info=dict(description="kpose wholebody metric goldens"), licenses=[], images=images,
+                annotations=anns, categories=[dict(id=1, name="person", supercategory="person")])
+
+
+def wholebody_goldens(rng: np.random.Generator) -> tuple[dict, dict, dict, dict]:
+    import tempfile
+
+    from mmpose.evaluation.metrics import CocoWholeBodyMetric, KeypointPartitionMetric
+    from xtcocotools.coco import COCO as XCOCO
+    from xtcocotools.cocoeval import COCOeval as XCOCOeval
+
+    gt = _wholebody_gt(rng)
+    k = sum(WB_SIZES)
+    datasets_dir = Path(__import__("mmpose").__file__).parent / ".mim" / "configs" / "_base_" / "datasets"
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    meta = parse_pose_metainfo({"from_file": str(datasets_dir / "coco_wholebody.py")})
+    sigmas = meta["sigmas"]
+    preds = []
+    for a in gt["annotations"]:
+        g = np.concatenate([np.array(a[f], dtype=np.float64).reshape(-1, 3) for f in WB_FIELDS])
+        x, y, w, h = a["bbox"]
+        kpts = g[:, :2] + rng.normal(0, rng.uniform(0.005, 0.06) * h, (k, 2))
+        miss = g[:, 2] == 0
+        kpts[miss] = np.stack([rng.uniform(x, x + w, k), rng.uniform(y, y + h, k)], axis=1)[miss]
+        box = np.array([x, y, x + w, y + h], np.float32)
+        preds.append(dict(img_id=a["image_id"], id=a["id"], keypoints=kpts.astype(np.float32),
+                          keypoint_scores=rng.uniform(0.05, 1, k).astype(np.float32), bbox=box,
+                          bbox_score=np.float32(rng.uniform(0.5, 1)), scale=_padded_scale(box),
+                          area=np.float32(0), category_id=1))
+    preds[2]["keypoint_scores"][91:112] = 0.0  # no positive left-hand score: dropped there
+    dup = _copy(preds[0])
+    dup["id"] = 900
+    dup["keypoints"] = dup["keypoints"] + rng.normal(0, 0.5, (k, 2)).astype(np.float32)
+    fp = _copy(preds[3])
+    fp["id"], fp["img_id"] = 901, 44
+    preds += [dup, fp]
+    gt_file = OUT_DIR / "wholebody_metric_gt.json"
+    gt_file.write_text(json.dumps(gt, indent=1))
+    expected = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = os.path.join(tmp, "wb")
+        metric = CocoWholeBodyMetric(ann_file=str(gt_file), outfile_prefix=prefix)
+        expected["default"] = _run_metric(metric, mmpose_data_samples(preds),
+                                          dict(dataset_name="coco_wholebody", num_keypoints=k, sigmas=sigmas))
+        # per-part AP/AR from xtcocotools on MMPose's own result file
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = XCOCO(str(gt_file))
+            det = coco.loadRes(f"{prefix}.keypoints.json")
+            cuts = np.cumsum((0,) + WB_SIZES)
+            for part, lo, hi in zip(("body", "foot", "face", "lefthand", "righthand"), cuts[:-1], cuts[1:]):
+                ev = XCOCOeval(coco, det, f"keypoints_{part}", sigmas[lo:hi], use_area=True)
+                ev.params.useSegm = None
+                ev.evaluate()
+                ev.accumulate()
+                ev.summarize()
+                expected["default"][f"{part}/AP"] = float(ev.stats[0])
+                expected["default"][f"{part}/AR"] = float(ev.stats[5])
+        metric = CocoWholeBodyMetric(ann_file=str(gt_file), use_area=False, nms_mode="none", score_mode="keypoint")
+        expected["no_area_no_nms"] = _run_metric(metric, mmpose_data_samples(preds),
+                                                 dict(dataset_name="coco_wholebody", num_keypoints=k, sigmas=sigmas))
+    # KeypointPartitionMetric over CocoMetric: the ground truth with all K in 'keypoints'
+    flat_gt = json.loads(json.dumps(gt))
+    for a in flat_gt["annotations"]:
+        a["keypoints"] = [v for f in WB_FIELDS for v in a.pop(f)]
+    part_file = OUT_DIR / "partition_metric_gt.json"
+    part_file.write_text(json.dumps(flat_gt, indent=1))
+    samples = mmpose_data_samples(preds)
+    anns_by_id = {a["id"]: a for a in flat_gt["annotations"]}
+    for smp in samples:
+        smp["ori_shape"] = (IMG_H, IMG_W)
+        # a top-down sample carries its own annotation (none for the duplicate / false positive)
+        own = anns_by_id.get(smp["id"])
+        smp["raw_ann_info"] = [json.loads(json.dumps(own))] if own is not None else []
+        smp["gt_instances"]["keypoints"] = np.zeros((1, k, 2), np.float32)
+        smp["gt_instances"]["keypoints_visible"] = np.zeros((1, k), np.float32)
+    parts = dict(body=list(range(17)), foot=list(range(17, 23)), face=list(range(23, 91)),
+                 hands=list(range(91, 133)))
+    metric = KeypointPartitionMetric(dict(type="CocoMetric", score_mode="bbox", nms_mode="none"), parts)
+    metric.dataset_meta = dict(dataset_name="coco_wholebody", num_keypoints=k, sigmas=sigmas,
+                               CLASSES=gt["categories"])
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i in range(0, len(samples), 4):
+                metric.process([], samples[i:i + 4])
+            out = metric.evaluate(len(samples))
+    # MMPose inserts the wrapped metric's prefix ('body/coco/AP'); kpose names 'body/AP'
+    expected["partition_coco_bbox_nonms"] = {k2.replace("/coco/", "/"): float(v) for k2, v in out.items()}
+    cols = to_columns(preds)
+    return {f"wb_{key}": v for key, v in cols.items()}, {"wb_sigmas": sigmas}, expected, parts
+
+
+def main_metric2d() -> None:
+    rng = np.random.default_rng(20250101)
+    arrays, expected = metric2d_goldens(rng)
+    wb_cols, wb_meta, expected["wholebody"], parts = wholebody_goldens(rng)
+    expected["wholebody_partitions"] = parts
+    np.savez_compressed(OUT_DIR / "metric2d_inputs.npz", **arrays, **wb_cols, **wb_meta)
+    (OUT_DIR / "metric2d_expected.json").write_text(json.dumps(expected, indent=1))
+    print(json.dumps(expected, indent=1))
+
+
 if __name__ == "__main__":
     main()
+    main_metric2d()
