@@ -1,5 +1,17 @@
 """Codecs: keypoints <-> learning targets (heatmaps, ...), one codec a file."""
 
+from kpose.codecs.integral_regression_label import IntegralRegressionLabel
+from kpose.codecs.megvii_heatmap import MegviiHeatmap
 from kpose.codecs.msra_heatmap import MSRAHeatmap
+from kpose.codecs.regression_label import RegressionLabel
+from kpose.codecs.simcc_label import SimCCLabel
+from kpose.codecs.udp_heatmap import UDPHeatmap
 
-__all__ = ["MSRAHeatmap"]
+__all__ = [
+    "IntegralRegressionLabel",
+    "MSRAHeatmap",
+    "MegviiHeatmap",
+    "RegressionLabel",
+    "SimCCLabel",
+    "UDPHeatmap",
+]

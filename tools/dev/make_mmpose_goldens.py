@@ -220,8 +220,337 @@ def make_msra_heatmap(rng: np.random.Generator) -> Dict[str, np.ndarray]:
     return arrays
 
 
+def _udp_configs() -> List[tuple]:
+    """(name, input_size, heatmap_size, heatmap_type, sigma, radius_factor,
+    blur_kernel_size, single-instance encode cases, multi-instance cases, decode cases).
+    """
+    return [
+        ("gauss_s2_192x256", (192, 256), (48, 64), "gaussian", 2.0, 0.0546875, 11,
+         1, 0, 1),
+        ("gauss_s2_48x64", (48, 64), (12, 16), "gaussian", 2.0, 0.0546875, 11,
+         16, 3, 12),
+        ("gauss_s1_48x64", (48, 64), (12, 16), "gaussian", 1.0, 0.0546875, 7,
+         10, 2, 8),
+        ("gauss_s1.5_50x60", (50, 60), (13, 16), "gaussian", 1.5, 0.0546875, 5,
+         10, 2, 8),
+        ("combined_192x256", (192, 256), (48, 64), "combined", 2.0, 0.0546875, 11,
+         1, 0, 0),
+        ("combined_48x64", (48, 64), (12, 16), "combined", 2.0, 0.0546875, 5,
+         10, 3, 10),
+        ("combined_r0.2_50x60", (50, 60), (13, 16), "combined", 2.0, 0.2, 3,
+         8, 2, 8),
+    ]
+
+
+def make_udp_heatmap(rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """UDPHeatmap encode and decode outputs, both heatmap types.
+
+    Per configuration `<name>__`, with the same sections as `make_msra_heatmap`:
+    enc_* (one instance, `UDPHeatmap.encode`), multi_* (three instances, through the
+    generator function on `keypoints / scale_factor` as `encode` does) and dec_*
+    (noisy float16 targets -> `UDPHeatmap.decode`).
+    """
+    from mmpose.codecs import UDPHeatmap
+    from mmpose.codecs.utils.gaussian_heatmap import generate_udp_gaussian_heatmaps
+    from mmpose.codecs.utils.offset_heatmap import generate_offset_heatmap
+
+    num_keypoints = 8
+    arrays: Dict[str, np.ndarray] = {}
+    names: List[str] = []
+    for (name, input_size, heatmap_size, heatmap_type, sigma, radius_factor, ks, n_enc,
+         n_multi, n_dec) in _udp_configs():
+        codec = UDPHeatmap(input_size=input_size, heatmap_size=heatmap_size,
+                           heatmap_type=heatmap_type, sigma=sigma,
+                           radius_factor=radius_factor, blur_kernel_size=ks)
+        scale = codec.scale_factor
+        p = f"{name}__"
+        names.append(name)
+        arrays[p + "input_size"] = np.asarray(input_size, np.int32)
+        arrays[p + "heatmap_size"] = np.asarray(heatmap_size, np.int32)
+        arrays[p + "heatmap_type"] = np.asarray(heatmap_type)
+        arrays[p + "sigma"] = np.float64(sigma)
+        arrays[p + "radius_factor"] = np.float64(radius_factor)
+        arrays[p + "blur_kernel_size"] = np.int32(ks)
+
+        def generate(kp, v):
+            if heatmap_type == "gaussian":
+                return generate_udp_gaussian_heatmaps(
+                    heatmap_size=heatmap_size, keypoints=kp / scale,
+                    keypoints_visible=v, sigma=sigma)
+            return generate_offset_heatmap(
+                heatmap_size=heatmap_size, keypoints=kp / scale, keypoints_visible=v,
+                radius_factor=radius_factor)
+
+        def single(kp, v):
+            enc = codec.encode(kp, v)
+            return enc["heatmaps"], enc["keypoint_weights"]
+
+        for section, count, num_instances, encode_one in (("enc", n_enc, 1, single),
+                                                          ("multi", n_multi, 3, generate)):
+            if not count:
+                continue
+            kps = np.stack([_keypoints_msra(rng, num_instances, num_keypoints,
+                                            input_size, sigma, scale)
+                            for _ in range(count)])
+            vis = np.stack([_visibility(rng, (num_instances, num_keypoints))
+                            for _ in range(count)])
+            results = [encode_one(kp, v) for kp, v in zip(kps, vis)]
+            arrays[p + section + "_keypoints"], arrays[p + section + "_visible"] = kps, vis
+            arrays[p + section + "_heatmaps"] = np.stack(
+                [hm.transpose(1, 2, 0) for hm, _ in results]).astype(np.float32)
+            arrays[p + section + "_weights"] = np.stack(
+                [wt for _, wt in results]).astype(np.float32)
+
+        inputs, keypoints, scores = [], [], []
+        margin = 4 * scale
+        for _ in range(n_dec):
+            kp = rng.uniform(-margin, np.asarray(input_size) + margin,
+                             size=(1, num_keypoints, 2)).astype(np.float32)
+            noisy = codec.encode(kp)["heatmaps"].astype(np.float16)
+            # Noise on the class / Gaussian channels only: clean offset ramps keep the
+            # fixture small, and the decoder reads offsets without comparing them.
+            step = 3 if heatmap_type == "combined" else 1
+            noisy[::step] = _noisy_heatmaps(rng, noisy[::step].astype(np.float32))
+            kp_out, score = codec.decode(noisy.astype(np.float32))
+            inputs.append(noisy.transpose(1, 2, 0))
+            keypoints.append(kp_out[0])
+            scores.append(score[0])
+        if n_dec:
+            arrays[p + "dec_heatmaps"] = np.stack(inputs)
+            arrays[p + "dec_keypoints"] = np.stack(keypoints).astype(np.float32)
+            arrays[p + "dec_scores"] = np.stack(scores).astype(np.float32)
+    arrays["configs"] = np.asarray(names)
+    return arrays
+
+
+def _simcc_configs() -> List[tuple]:
+    """(name, SimCCLabel kwargs, single-instance encode cases, multi-instance encode
+    cases, decode cases)."""
+    return [
+        ("gauss_s6_192x256", dict(input_size=(192, 256), sigma=6.0), 4, 0, 4),
+        ("gauss_dark_s4.9x5.66_48x64",
+         dict(input_size=(48, 64), sigma=(4.9, 5.66), normalize=False, use_dark=True),
+         12, 3, 12),
+        ("gauss_dark_s3_r1.5_50x61",
+         dict(input_size=(50, 61), sigma=3.0, simcc_split_ratio=1.5, use_dark=True),
+         12, 3, 12),
+        ("gauss_vis_s2_r1_40x40",
+         dict(input_size=(40, 40), sigma=2.0, simcc_split_ratio=1.0,
+              decode_visibility=True, decode_beta=150.0), 6, 0, 10),
+        ("standard_48x64", dict(input_size=(48, 64), smoothing_type="standard"),
+         10, 3, 8),
+        ("standard_ls0.1_r3_30x20",
+         dict(input_size=(30, 20), smoothing_type="standard", simcc_split_ratio=3.0,
+              label_smooth_weight=0.1), 10, 3, 8),
+    ]
+
+
+def make_simcc_label(rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """SimCCLabel encode and decode outputs over its options.
+
+    Per configuration `<name>__`: `kwargs` (a JSON string of the constructor
+    arguments); enc_* / multi_* sections with keypoints, visible, x_labels, y_labels,
+    weights (MMPose's codec encodes several instances itself); dec_x, dec_y float16
+    noisy labels (B, K, L) -> dec_keypoints (B, K, 2), dec_scores (B, K) and, with
+    decode_visibility, dec_visibility (B, K).
+    """
+    import json
+
+    from mmpose.codecs import SimCCLabel
+
+    num_keypoints = 8
+    arrays: Dict[str, np.ndarray] = {}
+    names: List[str] = []
+    for name, kwargs, n_enc, n_multi, n_dec in _simcc_configs():
+        codec = SimCCLabel(**kwargs)
+        ratio = kwargs.get("simcc_split_ratio", 2.0)
+        sigma = float(np.max(codec.sigma))
+        scale = np.full(2, 1.0 / ratio)  # input pixels per bin
+        p = f"{name}__"
+        names.append(name)
+        arrays[p + "kwargs"] = np.asarray(json.dumps(kwargs))
+        for section, count, num_instances in (("enc", n_enc, 1), ("multi", n_multi, 3)):
+            if not count:
+                continue
+            kps = np.stack([_keypoints_msra(rng, num_instances, num_keypoints,
+                                            kwargs["input_size"], sigma, scale)
+                            for _ in range(count)])
+            vis = np.stack([_visibility(rng, (num_instances, num_keypoints))
+                            for _ in range(count)])
+            results = [codec.encode(kp, v) for kp, v in zip(kps, vis)]
+            arrays[p + section + "_keypoints"], arrays[p + section + "_visible"] = kps, vis
+            for key, short in (("keypoint_x_labels", "x_labels"),
+                               ("keypoint_y_labels", "y_labels"),
+                               ("keypoint_weights", "weights")):
+                arrays[p + section + "_" + short] = np.stack(
+                    [r[key] for r in results]).astype(np.float32)
+        dec_x, dec_y, keypoints, scores, visibility = [], [], [], [], []
+        for _ in range(n_dec):
+            kp = rng.uniform(-4, np.asarray(kwargs["input_size"]) + 4,
+                             size=(1, num_keypoints, 2)).astype(np.float32)
+            enc = codec.encode(kp)
+            # (K, 1, L) "heatmaps" so the heatmap noise recipe applies per keypoint.
+            x = _noisy_heatmaps(rng, enc["keypoint_x_labels"][0][:, None])[:, 0]
+            y = _noisy_heatmaps(rng, enc["keypoint_y_labels"][0][:, None])[:, 0]
+            kp_out, score = codec.decode(x[None].astype(np.float32),
+                                         y[None].astype(np.float32))
+            if codec.decode_visibility:
+                score, vis_out = score
+                visibility.append(vis_out[0])
+            dec_x.append(x)
+            dec_y.append(y)
+            keypoints.append(kp_out[0])
+            scores.append(score[0])
+        if n_dec:
+            arrays[p + "dec_x"] = np.stack(dec_x)
+            arrays[p + "dec_y"] = np.stack(dec_y)
+            arrays[p + "dec_keypoints"] = np.stack(keypoints).astype(np.float32)
+            arrays[p + "dec_scores"] = np.stack(scores).astype(np.float32)
+            if visibility:
+                arrays[p + "dec_visibility"] = np.stack(visibility).astype(np.float32)
+    arrays["configs"] = np.asarray(names)
+    return arrays
+
+
+def _encode_cases(rng, count, num_instances, num_keypoints, input_size, sigma, scale):
+    """`count` keypoint sets (count, N, K, 2) and visibilities (count, N, K)."""
+    kps = np.stack([_keypoints_msra(rng, num_instances, num_keypoints, input_size, sigma,
+                                    scale) for _ in range(count)])
+    vis = np.stack([_visibility(rng, (num_instances, num_keypoints))
+                    for _ in range(count)])
+    return kps, vis
+
+
+def make_regression_label(rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """RegressionLabel encode (several instances) and decode (D = 2 and D = 4).
+
+    Per configuration: enc_keypoints, enc_visible -> enc_labels, enc_weights;
+    dec2_inputs (B, K, 2) / dec4_inputs (B, K, 4) -> dec2_/dec4_keypoints and _scores.
+    """
+    from mmpose.codecs import RegressionLabel
+
+    arrays: Dict[str, np.ndarray] = {}
+    names: List[str] = []
+    for name, input_size in (("r192x256", (192, 256)), ("r50x61", (50, 61))):
+        codec = RegressionLabel(input_size=input_size)
+        p = f"{name}__"
+        names.append(name)
+        arrays[p + "input_size"] = np.asarray(input_size, np.int32)
+        kps, vis = _encode_cases(rng, 30, 2, 8, input_size, 1.0, np.ones(2))
+        # Exactly on the limits 0 and w - 1 / h - 1, which count as inside.
+        kps[0, 0, :4] = [[0, 0], [input_size[0] - 1, input_size[1] - 1],
+                         [input_size[0] - 1, 0], [-1e-3, 5]]
+        results = [codec.encode(kp, v) for kp, v in zip(kps, vis)]
+        arrays[p + "enc_keypoints"], arrays[p + "enc_visible"] = kps, vis
+        arrays[p + "enc_labels"] = np.stack([r["keypoint_labels"] for r in results])
+        arrays[p + "enc_weights"] = np.stack(
+            [r["keypoint_weights"] for r in results]).astype(np.float32)
+        for depth in (2, 4):
+            inputs = rng.uniform(-0.2, 1.2, size=(20, 8, depth)).astype(np.float32)
+            keypoints, scores = codec.decode(inputs)
+            arrays[p + f"dec{depth}_inputs"] = inputs
+            arrays[p + f"dec{depth}_keypoints"] = keypoints.astype(np.float32)
+            arrays[p + f"dec{depth}_scores"] = scores.astype(np.float32)
+    arrays["configs"] = np.asarray(names)
+    return arrays
+
+
+def make_integral_regression_label(rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """IntegralRegressionLabel encode outputs (one instance; decode is RegressionLabel's).
+
+    Per configuration: kwargs (JSON), enc_keypoints, enc_visible -> enc_labels,
+    enc_heatmaps (E, H, W, K), enc_weights.
+    """
+    import json
+
+    from mmpose.codecs import IntegralRegressionLabel
+
+    arrays: Dict[str, np.ndarray] = {}
+    names: List[str] = []
+    configs = (
+        ("s2_48x64", dict(input_size=(48, 64), heatmap_size=(12, 16), sigma=2.0)),
+        ("s1_dark_48x64", dict(input_size=(48, 64), heatmap_size=(12, 16), sigma=1.0,
+                               unbiased=True)),
+        ("s2_raw_50x60", dict(input_size=(50, 60), heatmap_size=(13, 16), sigma=2.0,
+                              normalize=False)),
+    )
+    for name, kwargs in configs:
+        codec = IntegralRegressionLabel(**kwargs)
+        p = f"{name}__"
+        names.append(name)
+        arrays[p + "kwargs"] = np.asarray(json.dumps(kwargs))
+        scale = codec.heatmap_codec.scale_factor
+        kps, vis = _encode_cases(rng, 12, 1, 8, kwargs["input_size"], kwargs["sigma"],
+                                 scale)
+        results = [codec.encode(kp, v) for kp, v in zip(kps, vis)]
+        arrays[p + "enc_keypoints"], arrays[p + "enc_visible"] = kps, vis
+        arrays[p + "enc_labels"] = np.stack([r["keypoint_labels"] for r in results])
+        heatmaps = np.stack([r["heatmaps"].transpose(1, 2, 0) for r in results])
+        heatmaps[np.abs(heatmaps) < 1e-8] = 0.0  # tails far below the 1e-5 tolerance
+        arrays[p + "enc_heatmaps"] = heatmaps.astype(np.float32)
+        arrays[p + "enc_weights"] = np.stack(
+            [r["keypoint_weights"] for r in results]).astype(np.float32)
+    arrays["configs"] = np.asarray(names)
+    return arrays
+
+
+def make_megvii_heatmap(rng: np.random.Generator) -> Dict[str, np.ndarray]:
+    """MegviiHeatmap encode and decode outputs over sizes and kernel sizes.
+
+    Per configuration: input_size, heatmap_size, kernel_size; enc_* (one instance)
+    and dec_* sections as in `make_msra_heatmap`.
+    """
+    from mmpose.codecs import MegviiHeatmap
+
+    arrays: Dict[str, np.ndarray] = {}
+    names: List[str] = []
+    configs = (
+        ("k11_192x256", (192, 256), (48, 64), 11, 2, 2),
+        ("k5_48x64", (48, 64), (12, 16), 5, 20, 12),
+        ("k7_48x64", (48, 64), (12, 16), 7, 12, 8),
+        ("k9_50x60", (50, 60), (13, 16), 9, 12, 8),
+    )
+    for name, input_size, heatmap_size, ks, n_enc, n_dec in configs:
+        codec = MegviiHeatmap(input_size=input_size, heatmap_size=heatmap_size,
+                              kernel_size=ks)
+        p = f"{name}__"
+        names.append(name)
+        arrays[p + "input_size"] = np.asarray(input_size, np.int32)
+        arrays[p + "heatmap_size"] = np.asarray(heatmap_size, np.int32)
+        arrays[p + "kernel_size"] = np.int32(ks)
+        scale = codec.scale_factor
+        kps, vis = _encode_cases(rng, n_enc, 1, 8, input_size, ks / 6.0, scale)
+        results = [codec.encode(kp, v) for kp, v in zip(kps, vis)]
+        arrays[p + "enc_keypoints"], arrays[p + "enc_visible"] = kps, vis
+        arrays[p + "enc_heatmaps"] = np.stack(
+            [r["heatmaps"].transpose(1, 2, 0) for r in results]).astype(np.float32)
+        arrays[p + "enc_weights"] = np.stack(
+            [r["keypoint_weights"] for r in results]).astype(np.float32)
+        inputs, keypoints, scores = [], [], []
+        for _ in range(n_dec):
+            kp = rng.uniform(-scale, np.asarray(input_size) + scale,
+                             size=(1, 8, 2)).astype(np.float32)
+            # MegviiHeatmap.encode needs explicit visibilities (it copies them).
+            clean = codec.encode(kp, np.ones((1, 8), np.float32))["heatmaps"]
+            noisy = _noisy_heatmaps(rng, clean / 255.0) * np.float16(255.0)
+            kp_out, score = codec.decode(noisy.astype(np.float32))
+            inputs.append(noisy.transpose(1, 2, 0))
+            keypoints.append(kp_out[0])
+            scores.append(score[0])
+        arrays[p + "dec_heatmaps"] = np.stack(inputs)
+        arrays[p + "dec_keypoints"] = np.stack(keypoints).astype(np.float32)
+        arrays[p + "dec_scores"] = np.stack(scores).astype(np.float32)
+    arrays["configs"] = np.asarray(names)
+    return arrays
+
+
 GOLDEN_MAKERS: Dict[str, Callable[[np.random.Generator], Dict[str, np.ndarray]]] = {
     "msra_heatmap": make_msra_heatmap,
+    "udp_heatmap": make_udp_heatmap,
+    "simcc_label": make_simcc_label,
+    "regression_label": make_regression_label,
+    "integral_regression_label": make_integral_regression_label,
+    "megvii_heatmap": make_megvii_heatmap,
 }
 
 

@@ -1,6 +1,12 @@
-"""Test-time augmentation helpers: undo a horizontal input flip on model outputs."""
+"""Test-time augmentation helpers: undo a horizontal input flip on model outputs.
 
-from typing import Optional, Sequence
+One helper per output type, as MMPose: `flip_heatmaps` (heatmaps, with or without the
+one-pixel shift; UDP combined maps; offset maps), `flip_vectors` (SimCC x / y
+distributions), `flip_coordinates` (normalised regression coordinates). A head's
+`flip_back` calls the one matching its outputs.
+"""
+
+from typing import Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -68,3 +74,69 @@ def _check_indices(flip_indices: Sequence[int], num: int, flip_mode: str) -> Non
     if len(flip_indices) != num:
         raise ValueError(f"flip_mode {flip_mode!r} needs {num} flip_indices, received "
                          f"{len(flip_indices)}")
+
+
+def flip_vectors(
+    x_labels: tf.Tensor,
+    y_labels: tf.Tensor,
+    flip_indices: Sequence[int],
+) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Maps SimCC outputs of a horizontally flipped image back, as MMPose's
+    `flip_vectors`: keypoints are swapped with their mirrors, the x distributions are
+    reversed along their bins, the y distributions are left as they are.
+
+    Args:
+        x_labels: (B, K, Wx) x distributions computed on flipped images.
+        y_labels: (B, K, Wy) y distributions.
+        flip_indices: (K,) index of each keypoint's mirror keypoint.
+
+    Returns:
+        (x_labels, y_labels) aligned with the unflipped image.
+    """
+    x_labels = tf.convert_to_tensor(x_labels)
+    y_labels = tf.convert_to_tensor(y_labels)
+    if x_labels.shape.rank != 3 or y_labels.shape.rank != 3:
+        raise ValueError(f"flip_vectors needs (B, K, L) inputs, received shapes "
+                         f"{x_labels.shape} and {y_labels.shape}")
+    for labels in (x_labels, y_labels):
+        if labels.shape[1] is not None:
+            _check_indices(flip_indices, labels.shape[1], "vectors")
+    x_labels = tf.reverse(tf.gather(x_labels, list(flip_indices), axis=1), axis=[2])
+    y_labels = tf.gather(y_labels, list(flip_indices), axis=1)
+    return x_labels, y_labels
+
+
+def flip_coordinates(
+    coords: tf.Tensor,
+    flip_indices: Sequence[int],
+    shift_coords: bool = True,
+    input_size: Optional[Sequence[int]] = None,
+) -> tf.Tensor:
+    """Maps normalised coordinates predicted on flipped images back, as MMPose's
+    `flip_coordinates`: `x -> 1 - x` (minus one pixel, `1 / w`, with `shift_coords`),
+    then keypoints are swapped with their mirrors. Entries after x (y, sigmas) are kept.
+
+    Args:
+        coords: (B, K, D) coordinates normalised by the input size (x first).
+        flip_indices: (K,) index of each keypoint's mirror keypoint.
+        shift_coords: shift by one input pixel so the flipped pass lines up with the
+            unflipped one (MMPose's default in regression heads).
+        input_size: (w, h) of the input image; needed when `shift_coords`.
+
+    Returns:
+        (B, K, D) coordinates aligned with the unflipped image.
+    """
+    coords = tf.convert_to_tensor(coords)
+    if coords.shape.rank != 3:
+        raise ValueError(f"flip_coordinates needs (B, K, D) coordinates, received shape "
+                         f"{coords.shape}")
+    if coords.shape[1] is not None:
+        _check_indices(flip_indices, coords.shape[1], "coordinates")
+    x = 1.0 - coords[..., :1]
+    if shift_coords:
+        if input_size is None:
+            raise ValueError("flip_coordinates with shift_coords=True needs input_size "
+                             "(w, h), received None")
+        x = x - 1.0 / float(input_size[0])
+    coords = tf.concat([x, coords[..., 1:]], axis=-1)
+    return tf.gather(coords, list(flip_indices), axis=1)
