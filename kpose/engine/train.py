@@ -41,7 +41,8 @@ def train(
     train_dataset: Callable = gin.REQUIRED,
     val_dataset: Optional[Callable] = None,
     metrics: Sequence[Callable] = (),
-    pipeline: Callable = build_topdown_pipeline,
+    train_pipeline: Callable = build_topdown_pipeline,
+    val_pipeline: Callable = build_topdown_pipeline,
     optimizer: Callable = keras.optimizers.Adam,
     lr_schedule: Callable = WarmupMultiStepDecay,
     epochs: int = 210,
@@ -65,7 +66,9 @@ def train(
         train_dataset: training dataset factory (gin `@train/CocoStyleDataset`).
         val_dataset: evaluation dataset factory, or None to skip evaluation.
         metrics: metric factories (gin `[@CocoMetric]`).
-        pipeline: builds the tf.data pipelines from records (train and eval modes).
+        train_pipeline: builds the training tf.data pipeline from records (gin
+            `@train/build_topdown_pipeline`, so its transforms can be bound apart).
+        val_pipeline: builds the evaluation pipeline (gin `@val/build_topdown_pipeline`).
         optimizer: optimizer factory taking `learning_rate`.
         lr_schedule: schedule factory taking `steps_per_epoch`.
         epochs: total epochs.
@@ -103,14 +106,14 @@ def train(
         est.compile(optimizer=optimizer(learning_rate=lr_schedule(steps_per_epoch=steps_per_epoch)))
         est.optimizer.build(est.trainable_variables)
     codec = est.codec
-    train_ds = pipeline(records=train_data.records, meta=train_data.meta, codec=codec,
+    train_ds = train_pipeline(records=train_data.records, meta=train_data.meta, codec=codec,
                         input_size=codec.input_size, train=True, batch_size=global_batch,
                         seed=seed, repeat=True)
     callbacks = [LearningRateLogger()]
     metric_objs = []
     val_ds = None
     if val_data is not None and metrics:
-        val_ds = pipeline(records=val_data.records, meta=val_data.meta, codec=codec,
+        val_ds = val_pipeline(records=val_data.records, meta=val_data.meta, codec=codec,
                           input_size=codec.input_size, train=False,
                           batch_size=val_batch_size * replicas)
         metric_objs = [m() for m in metrics]

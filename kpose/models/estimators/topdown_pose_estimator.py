@@ -218,9 +218,12 @@ class TopdownPoseEstimator(keras.Model):
         # One pass over [images, mirrored images]: BatchNorm in inference is per sample.
         both = self(tf.concat([images, tf.reverse(images, axis=[2])], axis=0),
                     training=False)
-        flipped = self.head.flip_back(both[batch:], self.flip_indices,
+        # Outputs may be a structure (SimCC's (x, y) pair): split and average leaf-wise.
+        plain = tf.nest.map_structure(lambda t: t[:batch], both)
+        mirrored = tf.nest.map_structure(lambda t: t[batch:], both)
+        flipped = self.head.flip_back(mirrored, self.flip_indices,
                                       shift_heatmap=self.shift_heatmap)
-        return (both[:batch] + flipped) * 0.5
+        return tf.nest.map_structure(lambda a, b: (a + b) * 0.5, plain, flipped)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()  # name, trainable, dtype policy
