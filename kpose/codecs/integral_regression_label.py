@@ -6,6 +6,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
 from kpose.codecs.msra_heatmap import MSRAHeatmap
 from kpose.codecs.regression_label import RegressionLabel, regression_decode
 from kpose.codecs.utils import to_numpy, wants_numpy
@@ -14,7 +15,7 @@ from kpose.codecs.utils.arguments import check_bool
 
 @gin.register
 @keras.saving.register_keras_serializable(package="kpose")
-class IntegralRegressionLabel:
+class IntegralRegressionLabel(BaseKeypointCodec):
     """Targets for integral regression heads, as MMPose's `IntegralRegressionLabel`.
 
     Encoding gives `RegressionLabel`'s normalised coordinates and weights, plus
@@ -105,12 +106,3 @@ class IntegralRegressionLabel:
             "blur_kernel_size": self.heatmap_codec.blur_kernel_size,
             "normalize": self.normalize,
         }
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "IntegralRegressionLabel":
-        """Rebuilds the codec from `get_config()` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"

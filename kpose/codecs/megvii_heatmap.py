@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
 from kpose.codecs.utils.gaussian_heatmap import trunc
 from kpose.codecs.utils import to_numpy, wants_numpy
 from kpose.codecs.utils.arguments import check_odd_kernel, check_size
@@ -17,7 +18,7 @@ from kpose.codecs.utils.reflect_blur import reflect101_blur_matrix
 
 @gin.register
 @keras.saving.register_keras_serializable(package="kpose")
-class MegviiHeatmap:
+class MegviiHeatmap(BaseKeypointCodec):
     """Heatmaps of MSPN / RSN, as MMPose's `MegviiHeatmap`, channels-last.
 
     Encoding puts a 1 at the heatmap pixel `int(kp / scale_factor)` (truncation) and
@@ -141,12 +142,3 @@ class MegviiHeatmap:
         """The constructor arguments."""
         return {"input_size": self.input_size, "heatmap_size": self.heatmap_size,
                 "kernel_size": self.kernel_size}
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "MegviiHeatmap":
-        """Rebuilds the codec from `get_config()` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
 from kpose.codecs.utils import (generate_gaussian_heatmaps,
                                 generate_unbiased_gaussian_heatmaps,
                                 get_heatmap_maximum, refine_keypoints,
@@ -28,7 +29,7 @@ def _check_size(name: str, value: Any) -> Tuple[int, int]:
 
 @gin.register
 @keras.saving.register_keras_serializable(package="kpose")
-class MSRAHeatmap:
+class MSRAHeatmap(BaseKeypointCodec):
     """Encodes keypoints as Gaussian heatmaps and decodes heatmaps to keypoints.
 
     Same class name, arguments and numbers as MMPose's `MSRAHeatmap`, with channels-last
@@ -156,12 +157,3 @@ class MSRAHeatmap:
             "unbiased": self.unbiased,
             "blur_kernel_size": self.blur_kernel_size,
         }
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "MSRAHeatmap":
-        """Rebuilds the codec from `get_config()` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"

@@ -6,6 +6,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
 from kpose.codecs.utils import to_numpy, wants_numpy
 from kpose.codecs.utils.arguments import check_size
 
@@ -34,7 +35,7 @@ def regression_decode(coordinates: tf.Tensor,
 
 @gin.register
 @keras.saving.register_keras_serializable(package="kpose")
-class RegressionLabel:
+class RegressionLabel(BaseKeypointCodec):
     """Keypoints as coordinates divided by the input size, as MMPose's `RegressionLabel`.
 
     Encoding divides pixels by `(w, h)`; a keypoint gets weight 1 when it is visible
@@ -101,11 +102,3 @@ class RegressionLabel:
     def get_config(self) -> Dict[str, Any]:
         """The constructor arguments."""
         return {"input_size": self.input_size}
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "RegressionLabel":
-        """Rebuilds the codec from `get_config()` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(input_size={self.input_size!r})"

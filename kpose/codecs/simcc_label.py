@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
 from kpose.codecs.utils import to_numpy, wants_numpy
 from kpose.codecs.utils.arguments import check_bool, check_choice, check_positive, \
     check_size
@@ -24,7 +25,7 @@ def _dark_kernel_size(sigma: float) -> int:
 
 @gin.register
 @keras.saving.register_keras_serializable(package="kpose")
-class SimCCLabel:
+class SimCCLabel(BaseKeypointCodec):
     """SimCC labels, as MMPose's `SimCCLabel`: one distribution over x bins and one over
     y bins per keypoint, `simcc_split_ratio` bins per input pixel.
 
@@ -232,12 +233,3 @@ class SimCCLabel:
             "decode_visibility": self.decode_visibility,
             "decode_beta": self.decode_beta,
         }
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "SimCCLabel":
-        """Rebuilds the codec from `get_config()` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"

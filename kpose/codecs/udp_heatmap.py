@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
 from kpose.codecs.utils import to_numpy, wants_numpy
 from kpose.codecs.utils.arguments import (check_choice, check_odd_kernel,
                                           check_positive, check_size)
@@ -21,7 +22,7 @@ HEATMAP_TYPES = ("gaussian", "combined")
 
 @gin.register
 @keras.saving.register_keras_serializable(package="kpose")
-class UDPHeatmap:
+class UDPHeatmap(BaseKeypointCodec):
     """Unbiased Data Processing (UDP) heatmaps, MMPose's `UDPHeatmap` channels-last.
 
     UDP measures the image in pixel intervals: keypoints are scaled to the heatmap by
@@ -159,12 +160,3 @@ class UDPHeatmap:
             "radius_factor": self.radius_factor,
             "blur_kernel_size": self.blur_kernel_size,
         }
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "UDPHeatmap":
-        """Rebuilds the codec from `get_config()` output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
