@@ -2,7 +2,8 @@
 
     python benchmarks/pipeline.py [--data_root DIR] [--ann_file annotations/person_keypoints_train.json]
         [--img_prefix images/train] [--batch_size 64] [--num_batches 50] [--cores N]
-        [--decode_only] [--full_decode] [--no_decode_bound]
+        [--backend cv2|tf] [--max_decode_ratio 1|2|4|8] [--nondeterministic]
+        [--num_parallel_calls N] [--decode_only] [--full_decode] [--no_decode_bound]
 
 Runs the default training pipeline (MMPose's SimpleBaseline R50 recipe: flip, half body,
 bbox jitter, affine to 256x192, MSRA heatmaps 64x48) over a COCO-format folder and
@@ -11,9 +12,13 @@ temporary folder of synthetic 640x480 JPEGs (random shapes and texture) with COC
 
 Unless `--no_decode_bound`, it first measures, in a child process so AUTOTUNE starts
 fresh, the bound set by decoding every sample's whole JPEG and nothing else
-(`decode_only_samples_per_s=`). `--full_decode` decodes whole images in the pipeline
-too (instead of only the window the crop needs), for comparison. `--cores` limits the
-process (CPU affinity) and TF's and tf.data's thread pools to N cores.
+(`decode_only_samples_per_s=`), and after the pipeline prints
+`decode_bound_ratio=<bound / pipeline>` (1.0 would mean the pipeline costs no more than
+decoding). `--full_decode` decodes whole images in the pipeline too (instead of only the
+window the crop needs), for comparison. `--backend`, `--max_decode_ratio` are
+TopdownAffine's options; `--nondeterministic` and `--num_parallel_calls` the pipeline's.
+`--cores` limits the process (CPU affinity) and TF's and tf.data's thread pools to N
+cores. Results and the machine they were measured on: benchmarks/RESULTS.md.
 """
 
 import argparse
@@ -40,6 +45,11 @@ def parse_args(argv=None):
     p.add_argument("--cores", type=int, default=None)
     p.add_argument("--decode_only", action="store_true", help="measure whole-JPEG decoding only")
     p.add_argument("--full_decode", action="store_true", help="pipeline decodes whole images")
+    p.add_argument("--backend", choices=["cv2", "tf"], default="cv2", help="TopdownAffine's warp backend")
+    p.add_argument("--max_decode_ratio", type=int, choices=[1, 2, 4, 8], default=1,
+                   help="TopdownAffine's reduced-DCT JPEG decoding (opt-in, changes pixels)")
+    p.add_argument("--nondeterministic", action="store_true", help="deterministic=False (any sample order)")
+    p.add_argument("--num_parallel_calls", type=int, default=None, help="per-sample map parallelism (AUTOTUNE)")
     p.add_argument("--no_decode_bound", action="store_true", help="skip the decode-only child run")
     p.add_argument("--num_images", type=int, default=200, help="synthetic images to write")
     args = p.parse_args(argv)
@@ -115,13 +125,25 @@ def load_records(args):
 
 
 def time_batches(ds, warmup, num_batches, batch_size):
+    """Samples per wall-clock second; also prints the process's CPU ms per sample.
+
+    CPU time (user + sys, all threads) per sample is what the pipeline costs whatever
+    else runs on the machine, so it is the steadier figure on a shared machine.
+    """
     it = iter(ds)
     for _ in range(warmup):
         next(it)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     for _ in range(num_batches):
         next(it)
-    return num_batches * batch_size / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
+    print(f"cpu_ms_per_sample={1e3 * cpu / (num_batches * batch_size):.3f}", flush=True)
+    return num_batches * batch_size / wall
+
+
+def _cpu_seconds():
+    t = os.times()
+    return t.user + t.system
 
 
 def decode_only(args, records):
@@ -135,18 +157,22 @@ def decode_only(args, records):
 
 
 def pipeline(args, records, meta):
+    import tensorflow as tf
+
     from kpose.codecs.msra_heatmap import MSRAHeatmap
     from kpose.datasets.pipeline import build_topdown_pipeline, default_topdown_transforms
     from kpose.datasets.transforms import TopdownAffine
 
     input_size = (192, 256)
     codec = MSRAHeatmap(input_size=input_size, heatmap_size=(48, 64), sigma=2)
-    transforms = default_topdown_transforms(codec, input_size, train=True)
-    if args.full_decode:
-        transforms = [TopdownAffine(input_size, partial_decode=False) if isinstance(t, TopdownAffine) else t
-                      for t in transforms]
+    affine = TopdownAffine(input_size, partial_decode=not args.full_decode, backend=args.backend,
+                           max_decode_ratio=args.max_decode_ratio)
+    transforms = [affine if isinstance(t, TopdownAffine) else t
+                  for t in default_topdown_transforms(codec, input_size, train=True)]
     ds = build_topdown_pipeline(records, meta, codec, input_size, train=True, batch_size=args.batch_size,
-                                transforms=transforms, repeat=True)
+                                transforms=transforms, repeat=True,
+                                num_parallel_calls=args.num_parallel_calls or tf.data.AUTOTUNE,
+                                deterministic=False if args.nondeterministic else None)
     ds = with_threads(ds, args.cores)
     return time_batches(ds, args.warmup, args.num_batches, args.batch_size)
 
@@ -160,20 +186,27 @@ def main(argv=None):
         args.data_root = write_synthetic_coco(tmp.name, args.num_images)
         args.ann_file, args.img_prefix = "annotations/person_keypoints_train.json", "images/train"
     try:
+        bound = None
         if not args.decode_only and not args.no_decode_bound:
             child = [sys.executable, os.path.abspath(__file__), "--decode_only", "--data_root", args.data_root,
                      "--ann_file", args.ann_file, "--img_prefix", args.img_prefix,
                      "--batch_size", str(args.batch_size), "--num_batches", str(args.num_batches),
                      "--warmup", str(args.warmup)] + (["--cores", str(args.cores)] if args.cores else [])
-            out = subprocess.run(child, check=True, capture_output=True, text=True).stdout.strip()
-            print("decode_only_" + out.splitlines()[-1], flush=True)
+            out = subprocess.run(child, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+            bound = float(out[-1].split("=")[1])
+            print(f"decode_only_{out[-2]}", flush=True)
+            print(f"decode_only_samples_per_s={bound:.1f}", flush=True)
         records, meta = load_records(args)
         n = len(records["img_path"])
-        what = "decode_only" if args.decode_only else ("pipeline_full_decode" if args.full_decode
-                                                       else "pipeline_window_decode")
+        what = "decode_only" if args.decode_only else (
+            f"pipeline_{'full' if args.full_decode else 'window'}_decode backend={args.backend} "
+            f"max_decode_ratio={args.max_decode_ratio} deterministic={not args.nondeterministic} "
+            f"num_parallel_calls={args.num_parallel_calls or 'AUTOTUNE'}")
         print(f"# {what}: {n} instances, batch {args.batch_size}, {args.num_batches} timed batches after "
               f"{args.warmup} warmup, cores={args.cores or len(os.sched_getaffinity(0))}", flush=True)
         rate = decode_only(args, records) if args.decode_only else pipeline(args, records, meta)
+        if bound is not None:
+            print(f"decode_bound_ratio={bound / rate:.2f}", flush=True)
         print(f"samples_per_s={rate:.1f}", flush=True)
     finally:
         if tmp is not None:

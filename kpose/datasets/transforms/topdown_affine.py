@@ -5,7 +5,8 @@ from typing import Any, Dict, Sequence
 import gin
 import tensorflow as tf
 
-from kpose.datasets.transforms._image import decode_window
+from kpose.datasets.transforms._image import (decode_window, decode_window_reduced, warp_affine_cv2,
+                                              warp_affine_tf)
 from kpose.datasets.transforms._utils import require_keys
 from kpose.structures.bbox import fix_aspect_ratio
 from kpose.structures.warp import (compose_affine, get_udp_warp_matrix, get_warp_matrix,
@@ -25,7 +26,10 @@ class TopdownAffine:
     `flip_y`) is folded into the warp instead of flipping pixels, and from encoded
     image bytes (`img_bytes`) only the window of the image the crop samples is decoded
     (JPEG; other formats decode fully). A decoded `img` (H, W, 3) uint8 in the sample is
-    used instead when present.
+    used instead when present. The warp itself runs in cv2 by default (`backend="cv2"`,
+    through `tf.numpy_function`: ~10x cheaper per crop than TF's
+    `ImageProjectiveTransformV3`, see benchmarks/RESULTS.md); `backend="tf"` keeps the
+    whole transform in TF ops, for graphs that must not call Python.
 
     Reads `bbox_center`, `bbox_scale`, optional `bbox_rotation`, `img_bytes` or `img`,
     `img_shape` (h, w), optional `flip_x`/`flip_y`, optional `keypoints` (K, 2).
@@ -38,10 +42,19 @@ class TopdownAffine:
         use_udp: use the unbiased (UDP) warp matrix.
         partial_decode: decode only the JPEG window the crop needs (True, faster), or
             the whole image.
+        backend: `"cv2"` (cv2.warpAffine in a `tf.numpy_function`; faster) or `"tf"`
+            (`ImageProjectiveTransformV3`; pure TF ops). Both give cv2's bilinear
+            result, the TF one within a level or two.
+        max_decode_ratio: 1 (default) decodes JPEGs at full resolution. 2, 4 or 8 let
+            libjpeg decode at 1/2, 1/4 or 1/8 scale (its DCT scaling, cheaper) when the
+            crop samples the source at least that many pixels per crop pixel; the
+            warp then reads the reduced image. An opt-in for training: it changes the
+            pixels (closer to an area-averaged downscale than to MMPose's warp).
     """
 
     def __init__(self, input_size: Sequence[int], use_udp: bool = False,
-                 partial_decode: bool = True) -> None:
+                 partial_decode: bool = True, backend: str = "cv2",
+                 max_decode_ratio: int = 1) -> None:
         try:
             w, h = input_size
         except (TypeError, ValueError):
@@ -51,6 +64,12 @@ class TopdownAffine:
         self.input_size = (w, h)
         self.use_udp = bool(use_udp)
         self.partial_decode = bool(partial_decode)
+        if backend not in _BACKENDS:
+            raise ValueError(f"backend must be one of {sorted(_BACKENDS)}, received {backend!r}")
+        self.backend = backend
+        if isinstance(max_decode_ratio, bool) or max_decode_ratio not in _DECODE_RATIOS:
+            raise ValueError(f"max_decode_ratio must be one of {_DECODE_RATIOS}, received {max_decode_ratio!r}")
+        self.max_decode_ratio = int(max_decode_ratio)
 
     def __call__(self, sample: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         sample = dict(sample)
@@ -87,12 +106,17 @@ class TopdownAffine:
         source_to_crop = compose_affine(warp, flip)
         crop_to_source = invert_affine(source_to_crop)
 
-        window = _sampling_window(crop_to_source, w, h, img_hw)
-        if image is None:
-            pixels = decode_window(sample["img_bytes"], window, self.partial_decode)
+        if image is None and self.partial_decode and self.max_decode_ratio > 1:
+            pixels, crop_to_pixels = self._decode_reduced(sample["img_bytes"], crop_to_source, scale, img_hw)
         else:
-            pixels = tf.slice(image, [window[0], window[1], 0], [window[2], window[3], 3])
-        sample["img"] = _warp(pixels, crop_to_source, window, w, h)
+            window = _sampling_window(crop_to_source, w, h, img_hw)
+            if image is None:
+                pixels = decode_window(sample["img_bytes"], window, self.partial_decode)
+            else:
+                pixels = tf.slice(image, [window[0], window[1], 0], [window[2], window[3], 3])
+            crop_to_pixels = _shift_source(crop_to_source, window)
+        warp_fn = warp_affine_cv2 if self.backend == "cv2" else warp_affine_tf
+        sample["img"] = warp_fn(pixels, crop_to_pixels, (w, h))
 
         if "keypoints" in sample:
             sample["transformed_keypoints"] = transform_points(
@@ -104,13 +128,49 @@ class TopdownAffine:
         sample["warp_matrix"] = warp
         return sample
 
+    def _decode_reduced(self, data: tf.Tensor, crop_to_source: tf.Tensor, scale: tf.Tensor,
+                        img_hw: tf.Tensor):
+        """Decode the crop's window at the largest allowed DCT ratio the crop's scale permits.
+
+        Returns the uint8 pixels and the crop -> pixels (2, 3) matrix. Non-JPEG data, or a
+        crop sampling less than 2 source pixels per crop pixel, decodes at ratio 1.
+        """
+        w, h = self.input_size
+        ratios = [r for r in _DECODE_RATIOS if r <= self.max_decode_ratio]
+        # source pixels per crop pixel (the aspect-fixed scale makes x and y agree)
+        density = scale[0] / float(w)
+        index = tf.reduce_sum(tf.cast(density >= tf.constant(ratios[1:], tf.float32), tf.int32))
+        index = tf.where(tf.io.is_jpeg(data), index, 0)
+
+        def branch(ratio):
+            def run():
+                if ratio == 1:
+                    window = _sampling_window(crop_to_source, w, h, img_hw)
+                    return decode_window(data, window, True), _shift_source(crop_to_source, window)
+                # reduced pixel i is centred on source pixel ratio * i + (ratio - 1) / 2
+                offset = tf.constant([[0.0, 0.0, (ratio - 1) / 2.0]] * 2)
+                crop_to_reduced = (crop_to_source - offset) / float(ratio)
+                reduced_hw = (img_hw + (ratio - 1)) // ratio
+                window = _sampling_window(crop_to_reduced, w, h, reduced_hw)
+                pixels = decode_window_reduced(data, window, ratio)
+                return pixels, _shift_source(crop_to_reduced, window)
+            return run
+
+        pixels, matrix = tf.switch_case(index, [branch(r) for r in ratios])
+        return tf.ensure_shape(pixels, [None, None, 3]), tf.ensure_shape(matrix, [2, 3])
+
     def get_config(self) -> Dict[str, Any]:
         return {"input_size": self.input_size, "use_udp": self.use_udp,
-                "partial_decode": self.partial_decode}
+                "partial_decode": self.partial_decode, "backend": self.backend,
+                "max_decode_ratio": self.max_decode_ratio}
 
     def __repr__(self) -> str:
-        return (f"TopdownAffine(input_size={self.input_size}, use_udp={self.use_udp}, "
-                f"partial_decode={self.partial_decode})")
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"TopdownAffine({args})"
+
+
+_BACKENDS = ("cv2", "tf")
+_DECODE_RATIOS = (1, 2, 4, 8)
 
 
 def _sampling_window(crop_to_source: tf.Tensor, w: int, h: int, img_hw: tf.Tensor) -> tf.Tensor:
@@ -132,19 +192,7 @@ def _sampling_window(crop_to_source: tf.Tensor, w: int, h: int, img_hw: tf.Tenso
     return tf.stack([lo[1], lo[0], hi[1] - lo[1], hi[0] - lo[0]])
 
 
-def _warp(pixels: tf.Tensor, crop_to_source: tf.Tensor, window: tf.Tensor, w: int, h: int) -> tf.Tensor:
-    """Bilinear warp of the window into the (h, w, 3) uint8 crop.
-
-    Float32 sampling then rounding matches cv2's uint8 warp to within one level (TF's
-    uint8 path truncates, and is slower).
-    """
+def _shift_source(crop_to_source: tf.Tensor, window: tf.Tensor) -> tf.Tensor:
+    """crop -> source matrix made crop -> window pixels (origin at the window's corner)."""
     shift = tf.cast(tf.stack([window[1], window[0]]), tf.float32)
-    m = crop_to_source
-    transform = tf.concat([m[0, :2], [m[0, 2] - shift[0]], m[1, :2], [m[1, 2] - shift[1]],
-                           tf.zeros([2])], axis=0)
-    out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=tf.cast(pixels, tf.float32)[None], transforms=transform[None],
-        output_shape=tf.constant([h, w], tf.int32), fill_value=tf.constant(0.0),
-        interpolation="BILINEAR", fill_mode="CONSTANT")
-    out = tf.cast(tf.clip_by_value(tf.round(out[0]), 0.0, 255.0), tf.uint8)
-    return tf.ensure_shape(out, [h, w, 3])
+    return tf.concat([crop_to_source[:, :2], crop_to_source[:, 2:] - shift[:, None]], axis=1)
