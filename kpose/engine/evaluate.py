@@ -79,7 +79,7 @@ def load_checkpoint(model, checkpoint: str) -> None:
         raise ValueError(f"checkpoint {checkpoint} does not match the model: {err}") from err
 
 
-@gin.configurable(denylist=["checkpoint", "out"])
+@gin.configurable(denylist=["checkpoint", "out", "artifact"])
 def evaluate(
     model: Callable = gin.REQUIRED,
     dataset: Callable = gin.REQUIRED,
@@ -88,6 +88,7 @@ def evaluate(
     batch_size: int = 32,
     checkpoint: Optional[str] = None,
     out: Optional[str] = None,
+    artifact: Optional[str] = None,
 ) -> Dict[str, float]:
     """Evaluates a model on a dataset with the given metrics.
 
@@ -99,16 +100,24 @@ def evaluate(
         batch_size: evaluation batch size.
         checkpoint: `.weights.h5` file to load; None evaluates the initial weights.
         out: json file to write the results to.
+        artifact: an exported model (SavedModel folder, `.tflite`, `.keras`, see
+            `kpose.apis.export`) to evaluate instead of `model` + `checkpoint`; an
+            artifact whose outputs are constant raises `ConstantOutputError`.
     Returns:
         `{metric_name/key: value}`.
     """
     data = dataset()
-    est = model()
-    codec = est.codec
-    w, h = codec.input_size
-    est(tf.zeros((1, h, w, 3), tf.uint8))
-    if checkpoint:
-        load_checkpoint(est, checkpoint)
+    if artifact:
+        from kpose.apis.exported_model import ExportedModel
+        est = ExportedModel(artifact)
+        codec = est.codec
+    else:
+        est = model()
+        codec = est.codec
+        w, h = codec.input_size
+        est(tf.zeros((1, h, w, 3), tf.uint8))
+        if checkpoint:
+            load_checkpoint(est, checkpoint)
     ds = pipeline(records=data.records, meta=data.meta, codec=codec, input_size=codec.input_size,
                   train=False, batch_size=batch_size)
     metric_objs = [m() for m in metrics]
