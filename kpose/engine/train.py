@@ -15,7 +15,8 @@ from kpose.engine.config import write_operative_config
 from kpose.engine.evaluate import bind_metrics, format_results, run_evaluation
 from kpose.engine.evaluation_callback import EvaluationCallback
 from kpose.engine.learning_rate_logger import LearningRateLogger
-from kpose.engine.strategy import get_strategy
+from kpose.engine.non_finite_loss_guard import NonFiniteLossGuard
+from kpose.engine.strategy import get_strategy, resolve_mixed_precision
 from kpose.engine.warmup_multi_step_decay import WarmupMultiStepDecay
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def train(
     val_interval: int = 10,
     save_best: Optional[str] = "coco/AP",
     strategy: str = "auto",
+    mixed_precision: Optional[str] = None,
     seed: int = 0,
     prepare_data: Optional[Callable] = None,
     verbose: str = "auto",
@@ -77,6 +79,9 @@ def train(
         val_interval: evaluate every this many epochs (and after the last).
         save_best: metric key whose best value selects `best_*.weights.h5`.
         strategy: `get_strategy` kind: auto, default, mirrored, multi_worker.
+        mixed_precision: None (float32), "mixed_bfloat16", "mixed_float16" or "auto"
+            (bf16 on CPUs with bf16 units, see `resolve_mixed_precision`). Weights stay
+            float32, so checkpoints load into float32 models for evaluation and export.
         seed: seeds Python, NumPy, TF and the pipeline's shuffling and augmentation.
         prepare_data: called first, e.g. to write the synthetic dataset if missing.
         verbose: Keras fit verbosity.
@@ -100,8 +105,17 @@ def train(
     logger.info("%d training instances, global batch %d, %d steps per epoch",
                 len(train_data), global_batch, steps_per_epoch)
 
+    policy = resolve_mixed_precision(mixed_precision)
+    previous_policy = keras.config.dtype_policy()
+    if policy:
+        logger.info("training with the %s dtype policy", policy)
+        keras.config.set_dtype_policy(policy)
+    try:
+        with dist.scope():
+            est = model()
+    finally:
+        keras.config.set_dtype_policy(previous_policy)  # layers keep the policy they got
     with dist.scope():
-        est = model()
         check_head_matches_codec(est)
         est.compile(optimizer=optimizer(learning_rate=lr_schedule(steps_per_epoch=steps_per_epoch)))
         est.optimizer.build(est.trainable_variables)
@@ -124,6 +138,7 @@ def train(
     ckpt = CheckpointCallback(os.path.join(work_dir, "checkpoints"),
                               monitor=save_best if metric_objs else None)
     callbacks += [
+        NonFiniteLossGuard(),  # raises at the first NaN/Inf batch, before ckpt can save
         ckpt,
         keras.callbacks.TensorBoard(os.path.join(work_dir, "tensorboard")),
         keras.callbacks.CSVLogger(os.path.join(work_dir, "log.csv"), append=True),
