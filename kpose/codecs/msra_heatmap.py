@@ -1,6 +1,5 @@
 """MSRAHeatmap: keypoints <-> Gaussian heatmaps (SimpleBaseline / DARK), as MMPose 1.3.2."""
 
-import numbers
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import gin
@@ -9,22 +8,12 @@ import numpy as np
 import tensorflow as tf
 
 from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
+from kpose.codecs.utils.arguments import (check_bool, check_odd_kernel, check_positive,
+                                          check_size)
 from kpose.codecs.utils import (generate_gaussian_heatmaps,
                                 generate_unbiased_gaussian_heatmaps,
                                 get_heatmap_maximum, refine_keypoints,
                                 refine_keypoints_dark, to_numpy, wants_numpy)
-
-
-def _check_size(name: str, value: Any) -> Tuple[int, int]:
-    try:
-        items = tuple(value)
-    except TypeError:
-        items = ()
-    if (len(items) != 2 or any(isinstance(v, bool) for v in items) or
-            not all(isinstance(v, numbers.Integral) and v > 0 for v in items)):
-        raise ValueError(
-            f"`{name}` must be two positive integers (w, h), received {value!r}.")
-    return int(items[0]), int(items[1])
 
 
 @gin.register
@@ -60,21 +49,11 @@ class MSRAHeatmap(BaseKeypointCodec):
                  sigma: float = 2.0,
                  unbiased: bool = False,
                  blur_kernel_size: int = 11) -> None:
-        self.input_size = _check_size("input_size", input_size)
-        self.heatmap_size = _check_size("heatmap_size", heatmap_size)
-        if (isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or
-                not np.isfinite(sigma) or sigma <= 0):
-            raise ValueError(f"`sigma` must be a positive number, received {sigma!r}.")
-        if not isinstance(unbiased, (bool, np.bool_)):
-            raise ValueError(f"`unbiased` must be a bool, received {unbiased!r}.")
-        if (isinstance(blur_kernel_size, bool) or
-                not isinstance(blur_kernel_size, numbers.Integral) or
-                blur_kernel_size <= 0 or blur_kernel_size % 2 != 1):
-            raise ValueError("`blur_kernel_size` must be a positive odd integer, "
-                             f"received {blur_kernel_size!r}.")
-        self.sigma = float(sigma)
-        self.unbiased = bool(unbiased)
-        self.blur_kernel_size = int(blur_kernel_size)
+        self.input_size = check_size("input_size", input_size)
+        self.heatmap_size = check_size("heatmap_size", heatmap_size)
+        self.sigma = check_positive("sigma", sigma)
+        self.unbiased = check_bool("unbiased", unbiased)
+        self.blur_kernel_size = check_odd_kernel("blur_kernel_size", blur_kernel_size)
         # Input pixels per heatmap pixel, (x, y); float32 as MMPose rounds it.
         self.scale_factor = (np.asarray(self.input_size, np.float64) /
                              np.asarray(self.heatmap_size, np.float64)).astype(np.float32)
