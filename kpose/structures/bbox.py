@@ -9,7 +9,7 @@ from typing import Sequence, Tuple, Union
 
 import tensorflow as tf
 
-from kpose.structures._numpy_io import as_float, numpy_io
+from kpose.utils.numpy_io import as_float, numpy_io
 
 FLIP_DIRECTIONS = ("horizontal", "vertical", "diagonal")
 

@@ -7,7 +7,7 @@ from typing import Optional, Sequence, Tuple, Union
 
 import tensorflow as tf
 
-from kpose.structures._numpy_io import as_float, numpy_io
+from kpose.utils.numpy_io import as_float, numpy_io
 from kpose.structures.bbox import _check_direction
 
 

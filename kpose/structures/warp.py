@@ -12,7 +12,7 @@ from typing import Sequence, Union
 
 import tensorflow as tf
 
-from kpose.structures._numpy_io import as_float, numpy_io
+from kpose.utils.numpy_io import as_float, numpy_io
 from kpose.structures.bbox import _check_direction
 
 Size = Union[Sequence[float], tf.Tensor]

@@ -3,7 +3,7 @@
 from kpose.codecs.utils.gaussian_heatmap import (generate_gaussian_heatmaps,
                                                  generate_unbiased_gaussian_heatmaps,
                                                  trunc)
-from kpose.codecs.utils.numpy_io import to_numpy, wants_numpy
+from kpose.utils.numpy_io import to_numpy, wants_numpy
 from kpose.codecs.utils.post_processing import (flatten_heatmaps, gaussian_blur,
                                                 gaussian_blur1d, gaussian_kernel_1d,
                                                 get_heatmap_maximum)
