@@ -4,6 +4,8 @@ ResNet + HeatmapHead features, TopdownPoseEstimator.predict, KeypointMSELoss,
 flip_heatmaps and pose_pck_accuracy. Run with the MMPose reference venv:
     /tmp/mmpose-ref/bin/python tools/dev/make_model_goldens.py \
         tests/models/fixtures/resnet_heatmap_head_goldens.npz
+    /tmp/mmpose-ref/bin/python tools/dev/make_model_goldens.py --hrnet \
+        tests/models/fixtures/hrnet_goldens.npz
 
 Weights are not stored: every state-dict entry is drawn, in state-dict order, from
 numpy's RandomState(seed) by the recipe in `fill_value`, which the test repeats. The
@@ -203,5 +205,50 @@ def topdown_goldens():
     }
 
 
+HRNET_CASE = dict(
+    # Reduced widths and depths, every structural feature: a Bottleneck stage 1 with a
+    # projection, transitions that adapt channels and open branches, two modules in
+    # stages 3 and 4, fuse layers in both directions, all four stage-4 outputs.
+    extra=dict(
+        stage1=dict(num_modules=1, num_branches=1, block="BOTTLENECK", num_blocks=(2,),
+                    num_channels=(8,)),
+        stage2=dict(num_modules=1, num_branches=2, block="BASIC", num_blocks=(1, 2),
+                    num_channels=(4, 8)),
+        stage3=dict(num_modules=2, num_branches=3, block="BASIC", num_blocks=(1, 1, 1),
+                    num_channels=(4, 8, 16)),
+        stage4=dict(num_modules=2, num_branches=4, block="BASIC", num_blocks=(1, 1, 1, 1),
+                    num_channels=(4, 8, 16, 32), multiscale_output=True)),
+    input_hw=(64, 96), seed=5)
+
+
+def hrnet_goldens(out):
+    """MMPose's HRNet features at reduced width (tests/models/backbones/test_hrnet.py)."""
+    from mmpose.models.backbones import HRNet
+    case = HRNET_CASE
+    backbone = HRNet(extra=case["extra"])
+    backbone.eval()
+    rng = np.random.RandomState(case["seed"])
+    keys, shapes = [], []
+    for key, value in backbone.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        value.copy_(torch.from_numpy(fill_value(rng, key, tuple(value.shape))))
+        keys.append(key)
+        shapes.append(json.dumps(list(value.shape)))
+    h, w = case["input_hw"]
+    image = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+    with torch.no_grad():
+        feats = backbone(torch.from_numpy(image))
+    arrays = {"config": np.array(json.dumps(case)), "keys": np.array(keys),
+              "shapes": np.array(shapes), "input": image.transpose(0, 2, 3, 1)}
+    for i, f in enumerate(feats):
+        arrays[f"feat{i}"] = to_nhwc(f)
+    np.savez_compressed(out, **arrays)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    # `--hrnet OUT` writes tests/models/fixtures/hrnet_goldens.npz; one argument, the rest.
+    if sys.argv[1] == "--hrnet":
+        hrnet_goldens(sys.argv[2])
+    else:
+        main(sys.argv[1])
