@@ -117,7 +117,10 @@ class TopdownPoseEstimator(keras.Model):
         feats = self.backbone(x, training=training)
         if self.neck is not None:
             feats = self.neck(feats, training=training)
-        return self.head(feats, training=training)
+        outputs = self.head(feats, training=training)
+        # Under a mixed precision policy the head computes in bf16/fp16; losses, decoding
+        # and exported signatures get float32.
+        return tf.nest.map_structure(lambda t: keras.ops.cast(t, "float32"), outputs)
 
     def compile(self, optimizer="rmsprop", loss=None, **kwargs):
         """`keras.Model.compile`; the loss comes from the head, so `loss` must be None."""
