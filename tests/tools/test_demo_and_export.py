@@ -3,12 +3,28 @@
 import json
 import os
 
+import importlib.util
+
 import cv2
 import gin
 import numpy as np
 import pytest
 
-from tools import demo, export
+TOOLS = os.path.join(os.path.dirname(__file__), "..", "..", "tools")
+
+
+def _load_tool(name):
+    # tools/ is scripts, not a package: under plain `pytest` the name `tools` resolves to
+    # the tests/tools folder, so load the files by path.
+    spec = importlib.util.spec_from_file_location(f"kpose_tool_{name}",
+                                                  os.path.join(TOOLS, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+demo = _load_tool("demo")
+export = _load_tool("export")
 
 # A tiny SimpleBaseline (two ResNet stages, one deconv) at 48x64 on COCO's 17 keypoints.
 TINY = [
