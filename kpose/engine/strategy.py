@@ -7,17 +7,22 @@ import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
-_KINDS = ("auto", "default", "mirrored", "multi_worker")
+_KINDS = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
 @gin.register
-def get_strategy(kind: str = "auto") -> tf.distribute.Strategy:
+def get_strategy(kind: str = "auto", tpu: str = "") -> tf.distribute.Strategy:
     """Returns the strategy training and evaluation run under.
 
     Args:
         kind: "auto" (MirroredStrategy when several GPUs are visible, otherwise the default
             strategy), "default", "mirrored" (all visible devices) or "multi_worker"
-            (MultiWorkerMirroredStrategy configured from the TF_CONFIG environment variable).
+            (MultiWorkerMirroredStrategy configured from the TF_CONFIG environment variable)
+            or "tpu" (TPUStrategy on the TPU named by `tpu`; not testable on CPU machines).
+        tpu: TPU name or address for `TPUClusterResolver` ("" = the local TPU VM).
+
+    Under "multi_worker", create the strategy before any other TensorFlow op (tools/train.py
+    does): it starts the collective runtime. Keras splits each global batch between workers.
     """
     if kind not in _KINDS:
         raise ValueError(f"strategy kind must be one of {_KINDS}, received {kind!r}")
@@ -27,6 +32,11 @@ def get_strategy(kind: str = "auto") -> tf.distribute.Strategy:
         strategy = tf.distribute.MirroredStrategy()
     elif kind == "multi_worker":
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif kind == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        strategy = tf.distribute.TPUStrategy(resolver)
     else:
         strategy = tf.distribute.get_strategy()
     logger.info("strategy %s with %d replica(s)", type(strategy).__name__,

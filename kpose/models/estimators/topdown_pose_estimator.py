@@ -14,6 +14,17 @@ def _num_replicas() -> int:
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def _across_workers(strategy) -> bool:
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and \
+        getattr(strategy.extended, "_num_workers", 1) > 1
+
+
+def _as_vectors(logs):
+    # Keras 3.15 averages each log across workers with strategy.reduce(..., axis=0), which
+    # fails on scalars (tensorflow/tensorflow#72388); a (1,) vector averages to a scalar.
+    return {key: tf.reshape(value, (1,)) for key, value in logs.items()}
+
+
 @gin.register
 @keras.saving.register_keras_serializable(package="kpose")
 class TopdownPoseEstimator(keras.Model):
@@ -121,6 +132,24 @@ class TopdownPoseEstimator(keras.Model):
         # Under a mixed precision policy the head computes in bf16/fp16; losses, decoding
         # and exported signatures get float32.
         return tf.nest.map_structure(lambda t: keras.ops.cast(t, "float32"), outputs)
+
+    def train_step(self, data):
+        logs = super().train_step(data)
+        return _as_vectors(logs) if _across_workers(self.distribute_strategy) else logs
+
+    def test_step(self, data):
+        logs = super().test_step(data)
+        return _as_vectors(logs) if _across_workers(self.distribute_strategy) else logs
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3.15's fit first averages a whole (images, targets) batch with
+        # strategy.reduce to build the model symbolically; under MultiWorkerMirroredStrategy
+        # with several workers that reduce fails on the nested batch. kpose's trainer builds
+        # the model and its optimizer before fit, so there is nothing left to build then.
+        if self.optimizer is not None and self.optimizer.built and \
+                all(layer.built for layer in self._flatten_layers()):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def compile(self, optimizer="rmsprop", loss=None, **kwargs):
         """`keras.Model.compile`; the loss comes from the head, so `loss` must be None."""
