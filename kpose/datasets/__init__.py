@@ -1,7 +1,19 @@
-"""Datasets: meta information, COCO-style annotation reading, the synthetic dataset."""
+"""Datasets: meta information, annotation readers, multi-dataset training, the synthetic dataset."""
 
 from kpose.datasets.coco_style_dataset import CocoStyleDataset
+from kpose.datasets.coco_whole_body_dataset import CocoWholeBodyDataset
+from kpose.datasets.combined_dataset import CombinedDataset
+from kpose.datasets.converters import (convert_keypoint_layout, cvat_to_coco, ensure_synthetic_in_layout,
+                                       labelstudio_to_coco)
+from kpose.datasets.crowd_pose_dataset import CrowdPoseDataset
+from kpose.datasets.jhmdb_dataset import JhmdbDataset
+from kpose.datasets.keypoint_converter import KeypointConverter
 from kpose.datasets.metainfo import DatasetMeta
+from kpose.datasets.mpii_dataset import MpiiDataset
+from kpose.datasets.pose_track18_dataset import PoseTrack18Dataset
 from kpose.datasets.synthetic import ensure_synthetic_coco, make_synthetic_coco
 
-__all__ = ["CocoStyleDataset", "DatasetMeta", "ensure_synthetic_coco", "make_synthetic_coco"]
+__all__ = ["CocoStyleDataset", "CocoWholeBodyDataset", "CombinedDataset", "CrowdPoseDataset", "DatasetMeta",
+           "JhmdbDataset", "KeypointConverter", "MpiiDataset", "PoseTrack18Dataset", "convert_keypoint_layout",
+           "cvat_to_coco", "ensure_synthetic_coco", "ensure_synthetic_in_layout", "labelstudio_to_coco",
+           "make_synthetic_coco"]

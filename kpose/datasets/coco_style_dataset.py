@@ -119,7 +119,7 @@ class CocoStyleDataset:
         self.invalid_records: list[str] = []
         self.num_keypoints_outside = 0
 
-        coco = _read_json(self.ann_file, "annotation file")
+        coco = self._read_annotation_file()
         self._images = self._parse_images(coco)
         if self.bbox_file:
             self.records = self._load_detections()
@@ -133,10 +133,14 @@ class CocoStyleDataset:
 
     def __repr__(self) -> str:
         source = f", bbox_file={self.bbox_file!r}" if self.bbox_file else ""
-        return (f"CocoStyleDataset(ann_file={self.ann_file!r}{source}, meta={self.meta.name!r}, "
+        return (f"{type(self).__name__}(ann_file={self.ann_file!r}{source}, meta={self.meta.name!r}, "
                 f"test_mode={self.test_mode}, num_instances={len(self)})")
 
     # ------------------------------------------------------------------ parsing
+
+    def _read_annotation_file(self) -> Any:
+        """The parsed annotation json (a hook: PoseTrack18 merges a folder of files)."""
+        return _read_json(self.ann_file, "annotation file")
 
     def _under_root(self, path: "str | os.PathLike[str]") -> str:
         path = os.path.expanduser(os.fspath(path))

@@ -1,28 +1,15 @@
 """Models: backbones, necks, heads, losses and the estimators that join them.
 
-Importing this package registers every model class with gin and Keras serialization.
+Importing this package registers every model class with gin and Keras serialization; the
+public names of each subpackage are re-exported here.
 """
 
-from kpose.models.backbones import (HRNet, ResNet, hrnet_extra, hrnet_w18, hrnet_w32,
-                                    hrnet_w48, resnet18, resnet34, resnet50, resnet101,
-                                    resnet152)
-from kpose.models.estimators import TopdownPoseEstimator
-from kpose.models.heads import HeatmapHead
-from kpose.models.losses import KeypointMSELoss
+from kpose.models import backbones, estimators, heads, losses, necks
+from kpose.models.backbones import *  # noqa: F401,F403
+from kpose.models.estimators import *  # noqa: F401,F403
+from kpose.models.heads import *  # noqa: F401,F403
+from kpose.models.losses import *  # noqa: F401,F403
+from kpose.models.necks import *  # noqa: F401,F403
 
-__all__ = [
-    "HRNet",
-    "HeatmapHead",
-    "KeypointMSELoss",
-    "ResNet",
-    "TopdownPoseEstimator",
-    "hrnet_extra",
-    "hrnet_w18",
-    "hrnet_w32",
-    "hrnet_w48",
-    "resnet18",
-    "resnet34",
-    "resnet50",
-    "resnet101",
-    "resnet152",
-]
+__all__ = sorted(backbones.__all__ + estimators.__all__ + heads.__all__ + losses.__all__ +
+                 necks.__all__)

@@ -116,14 +116,11 @@ class ResNet(keras.layers.Layer):
         self.expansion = EXPANSION[self.block_kind]
         stage_blocks = stage_blocks[:num_stages]
 
-        # Stem: 7x7/2 conv (padding 3), BN, ReLU, 3x3/2 max pool (padding 1). Zero padding
-        # before the pool equals PyTorch's -inf padding because the input is post-ReLU.
-        self.conv1_pad = keras.layers.ZeroPadding2D(3, name="conv1_pad")
-        self.conv1 = self._make_conv("conv1", stem_channels, 7, 2, pad=False)
-        self.bn1 = self._make_bn("bn1")
+        # Stem, then a 3x3/2 max pool (padding 1). Zero padding before the pool equals
+        # PyTorch's -inf padding because the input is post-ReLU.
+        stem_layers = self._make_stem()
         self.maxpool_pad = keras.layers.ZeroPadding2D(1, name="maxpool_pad")
         self.maxpool = keras.layers.MaxPooling2D(3, strides=2, name="maxpool")
-        stem_layers = [self.conv1, self.bn1]
 
         # (stage, block name, stride, has_downsample) for every block, in order.
         self._blocks: List[Tuple[int, str, int, bool]] = []
@@ -150,6 +147,28 @@ class ResNet(keras.layers.Layer):
             for stage in range(frozen_stages):
                 for layer in stage_layers_all[stage]:
                     layer.trainable = False
+
+    # Hooks that variants (ResNetV1d) override: the stem and the downsample branch.
+
+    def _make_stem(self) -> List[keras.layers.Layer]:
+        """Creates the stem's layers; returns the weighted ones (frozen with the stem)."""
+        # 7x7/2 conv (padding 3), BN, ReLU.
+        self.conv1_pad = keras.layers.ZeroPadding2D(3, name="conv1_pad")
+        return [self._make_conv("conv1", self.stem_channels, 7, 2, pad=False),
+                self._make_bn("bn1")]
+
+    def _stem(self, x, training):
+        return self._conv_bn(x, "conv1", "bn1", training, relu=True)
+
+    def _make_downsample(self, name: str, channels_out: int,
+                         stride: int) -> List[keras.layers.Layer]:
+        """Creates a block's projection shortcut (`{name}_downsample_*`); returns its layers."""
+        return [self._make_conv(f"{name}_downsample_0", channels_out, 1, stride),
+                self._make_bn(f"{name}_downsample_1")]
+
+    def _downsample(self, x, name: str, stride: int, training):
+        return self._conv_bn(x, f"{name}_downsample_0", f"{name}_downsample_1", training,
+                             relu=False)
 
     def _make_conv(self, name: str, filters: int, kernel: int, stride: int,
                    pad: bool = True) -> keras.layers.Conv2D:
@@ -198,10 +217,7 @@ class ResNet(keras.layers.Layer):
                 self._make_bn(f"{name}_bn3", zero_gamma=zero),
             ]
         if has_downsample:
-            layers += [
-                self._make_conv(f"{name}_downsample_0", channels_out, 1, stride),
-                self._make_bn(f"{name}_downsample_1"),
-            ]
+            layers += self._make_downsample(name, channels_out, stride)
         return layers
 
     def build(self, input_shape):
@@ -220,7 +236,7 @@ class ResNet(keras.layers.Layer):
         x = getattr(self, bn)(x, training=training)
         return keras.ops.relu(x) if relu else x
 
-    def _block(self, x, name: str, has_downsample: bool, training):
+    def _block(self, x, name: str, stride: int, has_downsample: bool, training):
         if self.block_kind == "basic":
             out = self._conv_bn(x, f"{name}_conv1", f"{name}_bn1", training, relu=True)
             out = self._conv_bn(out, f"{name}_conv2", f"{name}_bn2", training, relu=False)
@@ -229,8 +245,7 @@ class ResNet(keras.layers.Layer):
             out = self._conv_bn(out, f"{name}_conv2", f"{name}_bn2", training, relu=True)
             out = self._conv_bn(out, f"{name}_conv3", f"{name}_bn3", training, relu=False)
         if has_downsample:
-            x = self._conv_bn(x, f"{name}_downsample_0", f"{name}_downsample_1", training,
-                              relu=False)
+            x = self._downsample(x, name, stride, training)
         return keras.ops.relu(out + x)
 
     def call(self, inputs, training=None) -> Tuple[Any, ...]:
@@ -245,12 +260,11 @@ class ResNet(keras.layers.Layer):
         """
         if self.norm_eval:
             training = False
-        x = self.conv1(self.conv1_pad(inputs))
-        x = keras.ops.relu(self.bn1(x, training=training))
+        x = self._stem(inputs, training)
         x = self.maxpool(self.maxpool_pad(x))
         outs = {}
-        for position, (stage, name, _, has_downsample) in enumerate(self._blocks):
-            x = self._block(x, name, has_downsample, training)
+        for position, (stage, name, stride, has_downsample) in enumerate(self._blocks):
+            x = self._block(x, name, stride, has_downsample, training)
             last_of_stage = (position + 1 == len(self._blocks)
                              or self._blocks[position + 1][0] != stage)
             if last_of_stage and stage in self.out_indices:

@@ -1,5 +1,6 @@
 """Top-down pose estimator: one person crop in, keypoints of that person out."""
 
+import inspect
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 import gin
@@ -202,7 +203,8 @@ class TopdownPoseEstimator(keras.Model):
         Returns:
             `{"keypoints": (B, K, 2), "keypoint_scores": (B, K)}` plus every numeric meta
             entry unchanged; a meta entry named like a prediction (`keypoints`,
-            `keypoint_scores`: ground truth) is passed on as `gt_<name>`.
+            `keypoint_scores`: ground truth) is passed on as `gt_<name>`. A head with
+            `split_outputs` (VisPredictHead) adds `keypoint_visibility` (B, K) probabilities.
         """
         meta = None
         # Keras wraps some inputs in a 1-tuple (`predict_on_batch`, numpy `predict`).
@@ -214,9 +216,16 @@ class TopdownPoseEstimator(keras.Model):
         else:
             images = data
         outputs = self.predict_outputs(images)
+        visibility = None
+        if callable(getattr(self.head, "split_outputs", None)):
+            # A head with extra predictions (VisPredictHead): the codec decodes the pose part.
+            outputs, visibility = self.head.split_outputs(outputs)
         keypoints, scores = self.codec.batch_decode(outputs)
         keypoints = tf.cast(keypoints, tf.float32)
         results = {"keypoints": keypoints, "keypoint_scores": tf.cast(scores, tf.float32)}
+        if visibility is not None:
+            # Not `keypoints_visible`: metrics read that name as the ground-truth mask.
+            results["keypoint_visibility"] = tf.cast(visibility, tf.float32)
         if meta is None:
             return results
         if not isinstance(meta, Mapping) or "center" not in meta or "scale" not in meta:
@@ -253,8 +262,12 @@ class TopdownPoseEstimator(keras.Model):
         # Outputs may be a structure (SimCC's (x, y) pair): split and average leaf-wise.
         plain = tf.nest.map_structure(lambda t: t[:batch], both)
         mirrored = tf.nest.map_structure(lambda t: t[batch:], both)
+        kwargs = {}
+        if "input_size" in inspect.signature(self.head.flip_back).parameters:
+            # Coordinate heads flip normalised x about the input width: the codec's, bound once.
+            kwargs["input_size"] = tuple(self.codec.input_size)
         flipped = self.head.flip_back(mirrored, self.flip_indices,
-                                      shift_heatmap=self.shift_heatmap)
+                                      shift_heatmap=self.shift_heatmap, **kwargs)
         return tf.nest.map_structure(lambda a, b: (a + b) * 0.5, plain, flipped)
 
     def get_config(self) -> Dict[str, Any]:

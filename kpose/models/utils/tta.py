@@ -140,3 +140,23 @@ def flip_coordinates(
         x = x - 1.0 / float(input_size[0])
     coords = tf.concat([x, coords[..., 1:]], axis=-1)
     return tf.gather(coords, list(flip_indices), axis=1)
+
+
+def flip_visibility(vis: tf.Tensor, flip_indices: Sequence[int]) -> tf.Tensor:
+    """Maps keypoint visibilities predicted on flipped images back, as MMPose's
+    `flip_visibility`: each keypoint takes its mirror keypoint's value.
+
+    Args:
+        vis: (B, K) visibilities (probabilities or logits) computed on flipped images.
+        flip_indices: (K,) index of each keypoint's mirror keypoint.
+
+    Returns:
+        (B, K) visibilities aligned with the unflipped image.
+    """
+    vis = tf.convert_to_tensor(vis)
+    if vis.shape.rank != 2:
+        raise ValueError(f"flip_visibility needs (B, K) visibilities, received shape "
+                         f"{vis.shape}")
+    if vis.shape[1] is not None:
+        _check_indices(flip_indices, vis.shape[1], "visibility")
+    return tf.gather(vis, list(flip_indices), axis=1)
