@@ -45,8 +45,22 @@ TINY_INPUT = (64, 64)
 SHRINK = [
     "ResNet.stem_channels = 8",
     "ResNet.base_channels = 8",
+    "ResNetV1d.stem_channels = 8",
+    "ResNetV1d.base_channels = 8",
     "hrnet_extra.width = 4",
     "hrnet_extra.num_modules = (1, 1, 1, 1)",
+    "MobileNetV2.widen_factor = 0.25",
+    "CSPNeXt.deepen_factor = 0.167",
+    "CSPNeXt.widen_factor = 0.125",
+    "RTMCCHead.gau_hidden_dims = 16",
+    "RTMCCHead.gau_s = 8",
+    "VIT_ARCH = {'embed_dims': 32, 'num_layers': 2, 'num_heads': 2, "
+    "'feedforward_channels': 64}",
+    "VIT_NUM_LAYERS = 2",
+    "SimCCHead.deconv_out_channels = (16, 16, 16)",
+    "DSNTHead.deconv_out_channels = (16, 16, 16)",
+    # Schedules that begin late in a long run start at once in a one-epoch run.
+    "COSINE_BEGIN_EPOCH = 0",
 ]
 
 
@@ -87,6 +101,11 @@ def shrink_sizes():
         stride = input_size[0] // heatmap_size[0]
         assert input_size[1] // heatmap_size[1] == stride, (input_size, heatmap_size)
         gin.bind_parameter("%HEATMAP_SIZE", tuple(s // stride for s in TINY_INPUT))
+    # Sizes derived from the input size: the stride-32 feature map (w, h), the ViT's (h, w).
+    if _query("%IN_FEATUREMAP_SIZE") is not None:
+        gin.bind_parameter("%IN_FEATUREMAP_SIZE", tuple(s // 32 for s in TINY_INPUT))
+    if _query("%IMG_SIZE_HW") is not None:
+        gin.bind_parameter("%IMG_SIZE_HW", tuple(reversed(TINY_INPUT)))
     deconvs = _query("HeatmapHead.deconv_out_channels")
     if deconvs:
         gin.bind_parameter("HeatmapHead.deconv_out_channels", (16,) * len(deconvs))
@@ -159,9 +178,14 @@ def test_recipe_builds_steps_and_predicts(recipe, data_root, monkeypatch):
         val_ds = parts["val_pipeline"](
             records=val_data.records, meta=val_data.meta, codec=codec,
             input_size=codec.input_size, train=False, batch_size=batch)
-        schedule = parts["lr_schedule"](steps_per_epoch=1)
-        model.compile(optimizer=parts["optimizer"](learning_rate=schedule), run_eagerly=True)
         images, targets = next(iter(train_ds))
+        model(images[:1])  # built, so optimizer setups can see every variable
+        schedule = parts["lr_schedule"](steps_per_epoch=1)
+        optimizer = parts["optimizer"](learning_rate=schedule)
+        setups = parts.get("optimizer_setup") or ()
+        for setup in (setups if isinstance(setups, (list, tuple)) else [setups]):
+            setup(optimizer, model)
+        model.compile(optimizer=optimizer, run_eagerly=True)
         logs = model.train_on_batch(images, targets, return_dict=True)
         val_images, meta = next(iter(val_ds))
         predictions = model.predict_on_batch((val_images, meta))

@@ -10,6 +10,8 @@ from typing import Dict, Optional, Tuple
 import h5py
 import keras
 
+from kpose.engine.exp_momentum_ema import H5_GROUP, load_raw_weights
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,13 +30,21 @@ class CheckpointCallback(keras.callbacks.Callback):
     An epoch whose logs hold a non-finite loss (`loss`, `loss_*`) is not saved, so NaN
     weights never replace the last good checkpoint (see `NonFiniteLossGuard`).
 
+    With an `ExpMomentumEMA`, the averaged weights are saved as the model's weights (so
+    evaluation and export of `latest`/`best` use them, as MMPose's EMAHook does) and the raw
+    weights with the EMA's step count go in the file's `kpose_ema` group; `restore` puts
+    both back where they were. Restoring such a checkpoint without an EMA resumes from its
+    raw weights.
+
     Args:
         directory: where checkpoints go (created if missing).
         monitor: log key of the metric that selects the best checkpoint, or None.
         mode: "max" or "min": which direction of `monitor` is better.
+        ema: an `ExpMomentumEMA` whose weights are saved and restored, or None.
     """
 
-    def __init__(self, directory: str, monitor: Optional[str] = "coco/AP", mode: str = "max"):
+    def __init__(self, directory: str, monitor: Optional[str] = "coco/AP", mode: str = "max",
+                 ema=None):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min', received {mode!r}")
@@ -43,6 +53,7 @@ class CheckpointCallback(keras.callbacks.Callback):
         self.mode = mode
         self.best = None
         self.best_epoch = None
+        self.ema = ema
         os.makedirs(directory, exist_ok=True)
 
     @property
@@ -94,6 +105,7 @@ class CheckpointCallback(keras.callbacks.Callback):
                 logger.warning("checkpoint %s is damaged (%s); falling back to %s", path,
                                _first_line(err), candidates[-1])
                 continue
+            self._restore_ema(model, path)
             info = _read_attrs(path)
             if "epoch" not in info:  # written before checkpoints carried their epoch
                 info = {k: state.get(k) for k in ("epoch", "best", "best_epoch")}
@@ -111,6 +123,14 @@ class CheckpointCallback(keras.callbacks.Callback):
                         self.monitor, self.best)
             return int(info["epoch"])
         return 0  # unreachable: the last candidate either loads or raises
+
+    def _restore_ema(self, model: keras.Model, path: str) -> None:
+        with h5py.File(path, "r") as f:
+            if self.ema is not None:
+                self.ema.read_state(f, model)
+            elif load_raw_weights(f, model):
+                logger.warning("%s was written with EMA; resuming without EMA from its raw "
+                               "weights", path)
 
     def _raise_if_other_architecture(self, model: keras.Model, path: str, err: Exception) -> None:
         """Raises ValueError listing the differences when `path` is intact but another model's."""
@@ -147,9 +167,15 @@ class CheckpointCallback(keras.callbacks.Callback):
 
     def _save_weights(self, path: str, info: dict, rotate: bool = False) -> None:
         tmp = path[: -len(".weights.h5")] + "-tmp.weights.h5"
-        self.model.save_weights(tmp)
+        if self.ema is None:
+            self.model.save_weights(tmp)
+        else:
+            with self.ema.swapped():
+                self.model.save_weights(tmp)
         with h5py.File(tmp, "a") as f:  # the checkpoint carries its own epoch and best value
             f.attrs["kpose_state"] = json.dumps(info)
+            if self.ema is not None:
+                self.ema.write_state(f)
         if rotate and os.path.exists(path):
             os.replace(path, self.previous_path)
         os.replace(tmp, path)
@@ -186,7 +212,8 @@ def _layout(path: str) -> Optional[Dict[str, Tuple[int, ...]]]:
     try:
         with h5py.File(path, "r") as f:
             f.visititems(lambda name, obj: layout.__setitem__(name, tuple(obj.shape))
-                         if isinstance(obj, h5py.Dataset) else None)
+                         if isinstance(obj, h5py.Dataset)
+                         and not name.startswith(H5_GROUP + "/") else None)
     except Exception:  # noqa: BLE001 -- any failure means the file is not usable
         return None
     return layout

@@ -3,7 +3,7 @@
 import logging
 import os
 import time
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import gin
 import keras
@@ -12,12 +12,17 @@ import tensorflow as tf
 from kpose.datasets.pipeline import build_topdown_pipeline
 from kpose.engine.checkpoint_callback import CheckpointCallback
 from kpose.engine.config import write_operative_config
-from kpose.engine.evaluate import bind_metrics, format_results, run_evaluation
+from kpose.engine.evaluate import bind_metrics, format_results
 from kpose.engine.evaluation_callback import EvaluationCallback
+from kpose.engine.exp_momentum_ema import ExpMomentumEMA  # noqa: F401 -- gin registration
 from kpose.engine.learning_rate_logger import LearningRateLogger
 from kpose.engine.non_finite_loss_guard import NonFiniteLossGuard
 from kpose.engine.strategy import get_strategy, resolve_mixed_precision
+from kpose.engine.layer_decay_adam_w import LayerDecayAdamW, configure_layer_decay  # noqa: F401
+from kpose.engine.warmup_cosine_decay import WarmupCosineDecay  # noqa: F401 -- gin registration
+from kpose.engine.warmup_flat_cosine_decay import WarmupFlatCosineDecay  # noqa: F401 -- gin
 from kpose.engine.warmup_multi_step_decay import WarmupMultiStepDecay
+from kpose.engine.weight_decay import configure_weight_decay  # noqa: F401 -- gin registration
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +38,29 @@ def check_head_matches_codec(model) -> None:
             f"the head outputs heatmaps of (h, w) = {tuple(out.shape[1:3])} for input_size "
             f"{tuple(codec.input_size)}, but the codec's heatmap_size (w, h) is "
             f"{tuple(heatmap_size)}")
+
+
+def scale_learning_rate(schedule, factor: float):
+    """`schedule` with its `base_lr` multiplied by `factor` (MMPose's auto_scale_lr).
+
+    Like mmengine's `Runner.scale_lr`, only the base rate changes: floors given as ratios of
+    it follow, absolute ones (`WarmupCosineDecay.eta_min`) stay.
+    """
+    if isinstance(schedule, (int, float)):
+        return schedule * factor
+    config = schedule.get_config() if hasattr(schedule, "get_config") else {}
+    if "base_lr" not in config:
+        raise ValueError(f"cannot scale the learning rate of a schedule without `base_lr`, "
+                         f"received {schedule!r}")
+    config["base_lr"] = config["base_lr"] * factor
+    return type(schedule).from_config(config)
+
+
+def _fit_stages(epochs: int, switch_epoch: Optional[int]):
+    """[(stage index, last epoch)]: one stage, or two split at `switch_epoch`."""
+    if switch_epoch is None or switch_epoch >= epochs:
+        return [(0, epochs)]
+    return [(0, switch_epoch), (1, epochs)] if switch_epoch > 0 else [(1, epochs)]
 
 
 @gin.configurable(denylist=["work_dir"])
@@ -56,6 +84,11 @@ def train(
     seed: int = 0,
     prepare_data: Optional[Callable] = None,
     verbose: str = "auto",
+    optimizer_setup: Optional[Union[Callable, Sequence[Callable]]] = None,
+    ema: Optional[Callable] = None,
+    auto_scale_lr_base_batch_size: Optional[int] = None,
+    switch_epoch: Optional[int] = None,
+    switch_pipeline: Optional[Callable] = None,
 ) -> Dict[str, float]:
     """Trains a pose estimator, evaluating and checkpointing in `work_dir`.
 
@@ -85,10 +118,29 @@ def train(
         seed: seeds Python, NumPy, TF and the pipeline's shuffling and augmentation.
         prepare_data: called first, e.g. to write the synthetic dataset if missing.
         verbose: Keras fit verbosity.
+        optimizer_setup: callable(s) called as `setup(optimizer=..., model=...)` once the
+            model is built and before the optimizer is: `@configure_weight_decay` exempts
+            norms and biases from weight decay (MMPose's paramwise_cfg),
+            `@configure_layer_decay` gives `LayerDecayAdamW` the ViT backbone's layer ids.
+        ema: weight-average factory (`@ExpMomentumEMA`), or None. Its averaged weights are
+            evaluated, saved as the checkpoints' weights and restored on resume.
+        auto_scale_lr_base_batch_size: MMPose's `auto_scale_lr.base_batch_size`: the
+            schedule's `base_lr` is multiplied by global batch / this. None: no scaling.
+        switch_epoch: 0-based epoch from which `switch_pipeline` feeds training (RTMPose's
+            stage 2, mmdet's PipelineSwitchHook); a resumed run past it uses it at once.
+        switch_pipeline: the second training pipeline (gin `@train_stage2/build_topdown_pipeline`).
     Returns:
         The last evaluation's results.
     """
     start = time.time()
+    if (switch_epoch is None) != (switch_pipeline is None):
+        raise ValueError(f"switch_epoch and switch_pipeline go together, received "
+                         f"switch_epoch={switch_epoch!r}, switch_pipeline={switch_pipeline!r}")
+    if switch_epoch is not None and switch_epoch < 0:
+        raise ValueError(f"switch_epoch must be >= 0, received {switch_epoch}")
+    if auto_scale_lr_base_batch_size is not None and auto_scale_lr_base_batch_size < 1:
+        raise ValueError(f"auto_scale_lr_base_batch_size must be >= 1 or None, received "
+                         f"{auto_scale_lr_base_batch_size}")
     os.makedirs(work_dir, exist_ok=True)
     keras.utils.set_random_seed(seed)
     if prepare_data is not None:
@@ -115,15 +167,33 @@ def train(
             est = model()
     finally:
         keras.config.set_dtype_policy(previous_policy)  # layers keep the policy they got
+    schedule = lr_schedule(steps_per_epoch=steps_per_epoch)
+    if auto_scale_lr_base_batch_size:
+        factor = global_batch / auto_scale_lr_base_batch_size
+        logger.info("auto_scale_lr: global batch %d / base batch %d scales the learning rate "
+                    "by %g", global_batch, auto_scale_lr_base_batch_size, factor)
+        schedule = scale_learning_rate(schedule, factor)
+    averager = ema() if ema is not None else None
     with dist.scope():
         check_head_matches_codec(est)
-        est.compile(optimizer=optimizer(learning_rate=lr_schedule(steps_per_epoch=steps_per_epoch)))
+        est.compile(optimizer=optimizer(learning_rate=schedule))
+        setups = optimizer_setup if isinstance(optimizer_setup, (list, tuple)) else (
+            [optimizer_setup] if optimizer_setup is not None else [])
+        for setup in setups:
+            setup(optimizer=est.optimizer, model=est)
         est.optimizer.build(est.trainable_variables)
+        if averager is not None:
+            averager.build(est)
     codec = est.codec
-    train_ds = train_pipeline(records=train_data.records, meta=train_data.meta, codec=codec,
-                        input_size=codec.input_size, train=True, batch_size=global_batch,
-                        seed=seed, repeat=True)
+    stages = _fit_stages(epochs, switch_epoch)
+    pipelines = (train_pipeline, switch_pipeline)
+    train_sets = {i: pipelines[i](records=train_data.records, meta=train_data.meta, codec=codec,
+                                  input_size=codec.input_size, train=True,
+                                  batch_size=global_batch, seed=seed, repeat=True)
+                  for i, _ in stages}
     callbacks = [LearningRateLogger()]
+    if averager is not None:
+        callbacks.append(averager)
     metric_objs = []
     val_ds = None
     if val_data is not None and metrics:
@@ -133,10 +203,12 @@ def train(
         metric_objs = [m() for m in metrics]
         bind_metrics(metric_objs, val_data)
         evaluator = EvaluationCallback(val_ds, metric_objs, val_interval,
-                                       image_paths=val_data.records["img_path"])
+                                       image_paths=val_data.records["img_path"],
+                                       ema=averager, final_epoch=epochs)
+        evaluator.set_model(est)
         callbacks.append(evaluator)
     ckpt = CheckpointCallback(os.path.join(work_dir, "checkpoints"),
-                              monitor=save_best if metric_objs else None)
+                              monitor=save_best if metric_objs else None, ema=averager)
     callbacks += [
         NonFiniteLossGuard(),  # raises at the first NaN/Inf batch, before ckpt can save
         ckpt,
@@ -147,14 +219,19 @@ def train(
     initial_epoch = ckpt.restore(est)
     if initial_epoch >= epochs:
         logger.info("work dir %s already holds a run of %d epochs", work_dir, initial_epoch)
-    else:
+    for stage, last_epoch in stages:
+        if initial_epoch >= last_epoch:
+            continue
+        if stage == 1:
+            logger.info("training with the second pipeline from epoch %d", initial_epoch + 1)
         # An endless pipeline cut into fixed epochs: skipped corrupt samples cannot end an
         # epoch early, and shuffling carries on across epochs.
-        est.fit(train_ds, epochs=epochs, initial_epoch=initial_epoch,
+        est.fit(train_sets[stage], epochs=last_epoch, initial_epoch=initial_epoch,
                 steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose)
+        initial_epoch = last_epoch
     results = evaluator.last_results if metric_objs else {}
     if metric_objs and not results:
-        results = run_evaluation(est, val_ds, metric_objs, val_data.records["img_path"])
+        results = evaluator.evaluate()
     logger.info("training finished in %.1f s", time.time() - start)
     if results:
         print(format_results(results))
