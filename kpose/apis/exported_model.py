@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from kpose.apis.constant_output_error import ConstantOutputError
-from kpose.apis.export import crop_boxes, crop_to_image, metadata_path
+from kpose.apis.export import BBOX_PADDING, crop_boxes, crop_to_image, metadata_path
 
 
 class ExportedModel:
@@ -90,34 +90,68 @@ class ExportedModel:
 
         Returns:
             keypoints (B, K, 2) in crop pixels and scores (B, K).
+
+        Raises:
+            ValueError: another shape, or a dtype other than uint8 (a float crop is not
+                guessed to be 0..1 or 0..255).
         """
         crops = np.asarray(crops)
         w, h = self.input_size
         if crops.ndim != 4 or crops.shape[1:] != (h, w, 3):
             raise ValueError(f"crops must be (B, {h}, {w}, 3), received shape {crops.shape}")
-        return self._decode(self._raw_crops(crops.astype(np.uint8)))
+        if crops.dtype != np.uint8:
+            raise ValueError(f"crops must hold uint8 RGB pixels, received dtype {crops.dtype}")
+        if len(crops) == 0:
+            raise ValueError("crops is empty (B = 0); predict_image returns no instances for no boxes")
+        return self._decode(self._raw_crops(crops))
 
     def predict_image(self, image: np.ndarray, bboxes: np.ndarray
                       ) -> Tuple[np.ndarray, np.ndarray]:
         """Keypoints of each person box in one image.
 
+        Inputs are checked as `kpose.apis.inference.check_image` / `check_bboxes` say
+        (grayscale and RGBA images converted; bad dtypes, shapes and boxes raise
+        ValueError). No boxes give empty (0, K, 2) / (0, K) arrays; a zero-size box gets
+        its keypoints at its centre with score 0; boxes outside the image crop zeros.
+        Only the window of the image the boxes' crops read is handed to the artifact,
+        so very large images cost no more than their boxes (same pixels either way).
+
         Args:
             image: (H, W, 3) uint8 RGB.
-            bboxes: (N, 4) xyxy boxes in image pixels.
+            bboxes: (N, 4) xyxy boxes in image pixels (a fifth score column is ignored).
 
         Returns:
             keypoints (N, K, 2) in image pixels and scores (N, K).
         """
-        image = np.asarray(image, np.uint8)
-        bboxes = np.asarray(bboxes, np.float32).reshape(-1, 4)
+        from kpose.apis.inference import check_bboxes, check_image, predict_boxes
+
+        image = check_image(image)
+        bboxes, _ = check_bboxes(bboxes, image.shape[:2])
+        if len(bboxes) == 0:
+            num_keypoints = self._num_keypoints()
+            return np.zeros((0, num_keypoints, 2), np.float32), np.zeros((0, num_keypoints), np.float32)
+        return predict_boxes(bboxes, lambda boxes: self._predict_window(image, boxes))
+
+    def _num_keypoints(self) -> int:
+        names = self.metadata.get("keypoint_names")
+        if names:
+            return len(names)
+        w, h = self.input_size
+        return self.predict_crops(np.zeros((1, h, w, 3), np.uint8))[1].shape[1]
+
+    def _predict_window(self, image: np.ndarray, bboxes: np.ndarray
+                        ) -> Tuple[np.ndarray, np.ndarray]:
+        x0, y0, x1, y1 = _read_window(image.shape[:2], bboxes, self.input_size)
+        window = image[y0:y1, x0:x1]
+        offset = np.array([x0, y0], np.float32)
+        boxes = bboxes - np.tile(offset, 2)
         if self._image_fn is not None and self.decode == "graph":
-            out = self._image_fn(image=tf.constant(image), bboxes=tf.constant(bboxes))
-            return out["keypoints"].numpy(), out["keypoint_scores"].numpy()
-        crops, center, scale = crop_boxes(tf.constant(image), tf.constant(bboxes),
-                                          self.input_size)
+            out = self._image_fn(image=tf.constant(window), bboxes=tf.constant(boxes))
+            return out["keypoints"].numpy() + offset, out["keypoint_scores"].numpy()
+        crops, center, scale = crop_boxes(tf.constant(window), tf.constant(boxes), self.input_size)
         keypoints, scores = self.predict_crops(crops.numpy())
         keypoints = crop_to_image(tf.constant(keypoints), center, scale, self.input_size)
-        return keypoints.numpy(), scores
+        return keypoints.numpy() + offset, scores
 
     def predict(self, dataset: tf.data.Dataset, verbose: int = 0) -> Dict[str, np.ndarray]:
         """Predictions over `(images, meta)` batches, as `TopdownPoseEstimator.predict`.
@@ -152,6 +186,28 @@ class ExportedModel:
         if self.check_constant:
             check_not_constant(np.concatenate(crop_parts), self.path)
         return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _read_window(image_hw, bboxes: np.ndarray, input_size) -> Tuple[int, int, int, int]:
+    """The image rectangle `(x0, y0, x1, y1)` holding every pixel the boxes' crops read.
+
+    Crops are the padded (`BBOX_PADDING`), aspect-fixed boxes, unrotated; the bilinear
+    warp reads one pixel beyond a sample point, so a margin of two suffices. Clipped to
+    the image and at least 1x1: pixels outside read as zeros either way, so cropping
+    from this window gives exactly the crops of the whole image.
+    """
+    h, w = int(image_hw[0]), int(image_hw[1])
+    center = (bboxes[:, :2] + bboxes[:, 2:]) / 2.0
+    size = (bboxes[:, 2:] - bboxes[:, :2]) * BBOX_PADDING
+    aspect = input_size[0] / input_size[1]
+    size = np.where((size[:, :1] > size[:, 1:] * aspect),
+                    np.concatenate([size[:, :1], size[:, :1] / aspect], axis=1),
+                    np.concatenate([size[:, 1:] * aspect, size[:, 1:]], axis=1))
+    low = np.floor(np.min(center - size / 2.0, axis=0)) - 2
+    high = np.ceil(np.max(center + size / 2.0, axis=0)) + 3
+    x0, y0 = int(np.clip(low[0], 0, w - 1)), int(np.clip(low[1], 0, h - 1))
+    x1, y1 = int(np.clip(high[0], x0 + 1, w)), int(np.clip(high[1], y0 + 1, h))
+    return x0, y0, x1, y1
 
 
 def check_not_constant(values: np.ndarray, name: str = "artifact", atol: float = 1e-6) -> None:

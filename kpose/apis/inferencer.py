@@ -118,20 +118,21 @@ class Inferencer:
 
     def predict(self, image: np.ndarray, bboxes: Optional[np.ndarray] = None
                 ) -> List[Dict[str, Any]]:
-        """Instances of one RGB image for (N, 4|5) xyxy[+score] boxes (None: whole image)."""
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"image must be (H, W, 3) uint8 RGB, received {image.dtype} "
-                             f"{image.shape}")
-        h, w = image.shape[:2]
-        if bboxes is None:
-            bboxes = np.array([[0, 0, w, h, 1.0]], np.float32)
-        bboxes = np.asarray(bboxes, np.float32)
-        if bboxes.ndim != 2 or bboxes.shape[1] not in (4, 5):
-            raise ValueError(f"bboxes must be (N, 4) or (N, 5), received shape {bboxes.shape}")
-        scores = bboxes[:, 4] if bboxes.shape[1] == 5 else np.ones(len(bboxes), np.float32)
+        """Instances of one RGB image for (N, 4|5) xyxy[+score] boxes (None: whole image).
+
+        Inputs are checked as `kpose.apis.inference.check_image` / `check_bboxes` say:
+        grayscale and RGBA images are converted, other dtypes, shapes and non-finite or
+        inverted boxes raise ValueError; no boxes (or none above `bbox_thr`) give `[]`;
+        zero-size boxes get keypoints at their centre with score 0.
+        """
+        from kpose.apis.inference import check_bboxes, check_image
+
+        image = check_image(image)
+        boxes, scores = check_bboxes(bboxes, image.shape[:2])
+        if scores is None:
+            scores = np.ones(len(boxes), np.float32)
         keep = scores >= self.bbox_thr
-        boxes, scores = bboxes[keep, :4], scores[keep]
+        boxes, scores = boxes[keep], scores[keep]
         if len(boxes) == 0:
             return []
         if hasattr(self.model, "predict_image"):

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from kpose.datasets.transforms import (GenerateTarget, GetBBoxCenterScale, RandomBBoxTransform,
                                        RandomFlip, RandomHalfBody, TopdownAffine)
-from kpose.datasets.transforms._image import image_shape
+from kpose.datasets.transforms._image import check_image_bytes, image_shape
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,16 @@ def build_topdown_pipeline(
     ds = ds.map(load, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
     if skip_corrupt:
         ds = ds.ignore_errors(log_warning=True)
-        ds = _log_skipped(ds, window=1 if deterministic in (None, True) else _REORDER_WINDOW)
+        window = 1 if deterministic in (None, True) else _REORDER_WINDOW
+        end = None
+        if not repeat:
+            # a finite pass ends with a sentinel past every position, so that samples
+            # skipped at the very end are counted too; dropped after counting
+            end = num + window - 1
+            ds = ds.concatenate(_sentinel(ds.element_spec, end))
+        ds = _log_skipped(ds, window=window)
+        if end is not None:
+            ds = ds.filter(lambda position, out: position < end)
     ds = ds.map(lambda position, out: out)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     options = tf.data.Options()
@@ -208,6 +217,16 @@ def _meta_constants(meta: Any) -> Dict[str, tf.Tensor]:
     }
 
 
+def _sentinel(spec: Any, position: int) -> tf.data.Dataset:
+    """One element shaped like `spec`'s (position, outputs), all zeros, at `position`."""
+
+    def zeros(s):
+        return tf.zeros([d if d is not None else 0 for d in s.shape], s.dtype)
+
+    element = (tf.constant(position, spec[0].dtype), tf.nest.map_structure(zeros, spec[1]))
+    return tf.data.Dataset.from_tensors(element)
+
+
 def _log_skipped(ds: tf.data.Dataset, window: int) -> tf.data.Dataset:
     """Log the running count of samples `ignore_errors` dropped.
 
@@ -251,13 +270,16 @@ def _log_skipped(ds: tf.data.Dataset, window: int) -> tf.data.Dataset:
 
 
 def find_unreadable_images(paths: Iterable[str]) -> List[str]:
-    """The paths, in order, whose file is missing or does not decode as an image."""
+    """The paths, in order, whose file is missing, empty, truncated or does not decode.
+
+    Uses the pipeline's own decoding (`check_image_bytes`), so a file named here is
+    exactly one the pipeline fails on.
+    """
     bad = []
     for path in paths:
         path = path.decode() if isinstance(path, bytes) else str(path)
         try:
-            data = tf.io.read_file(path)
-            tf.io.decode_image(data, channels=3, expand_animations=False)
+            check_image_bytes(tf.io.read_file(path))
         except (tf.errors.OpError, OSError, ValueError):
             bad.append(path)
     return bad
