@@ -22,6 +22,8 @@ Transform = Callable[[Dict[str, tf.Tensor]], Dict[str, tf.Tensor]]
 
 REQUIRED_RECORD_KEYS = ("img_path", "bbox", "keypoints", "keypoints_visible")
 EVAL_META_KEYS = ("bbox", "bbox_score", "img_id", "id", "area", "keypoints_visible")
+# Passed on when the records have them: MPII's head size (PCKh).
+OPTIONAL_EVAL_META_KEYS = ("head_size",)
 _INT64_KEYS = ("img_id", "id", "category_id")
 _INT32_KEYS = ("img_shape",)
 # How far out of order a non-deterministic parallel map may deliver samples; the skip
@@ -117,6 +119,43 @@ def build_topdown_pipeline(
     sample_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     ds = tf.data.Dataset.zip(indices, sample_seeds).enumerate()
 
+    plan = _vectorised_plan(transforms)
+    per_sample = dict(num_parallel_calls=num_parallel_calls, deterministic=deterministic)
+    if plan is None:
+        ds = ds.map(_per_sample_loader(table, constants, transforms, seed, train), **per_sample)
+        if skip_corrupt:
+            ds = _skip_and_count(ds, num, repeat, deterministic)
+        ds = ds.map(lambda position, out: out)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    else:
+        head, affine, tail, batched_tail = plan
+        ds = ds.map(_header_loader(table, head, seed), **per_sample)
+        if skip_corrupt:
+            ds = ds.ignore_errors(log_warning=True)
+        ds = ds.batch(_GEOMETRY_BATCH).map(_batch_geometry(table, constants, head, affine),
+                                           **per_sample).unbatch()
+        first_tail = len(head) + 1
+        ds = ds.map(_renderer(constants, affine, tail, first_tail), **per_sample)
+        if skip_corrupt:
+            ds = _skip_and_count(ds, num, repeat, deterministic)
+        ds = ds.map(lambda position, sample: sample)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        ds = ds.map(_batch_outputs(constants, batched_tail, train), **per_sample)
+    options = tf.data.Options()
+    if deterministic is not None:
+        options.deterministic = deterministic
+    ds = ds.with_options(options)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# Samples per call of the vectorised geometry step (independent of the batch size, so
+# that it never changes the numbers).
+_GEOMETRY_BATCH = 64
+
+
+def _per_sample_loader(table, constants, transforms, seed, train):
+    """The general path: every transform on one sample at a time."""
+
     def load(position, index_and_seed):
         index, sample_seed = index_and_seed
         sample = {k: tf.gather(v, index) for k, v in table.items()}
@@ -130,26 +169,109 @@ def build_topdown_pipeline(
             sample = transform(sample)
         return position, _outputs(sample, train)
 
-    ds = ds.map(load, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
-    if skip_corrupt:
-        ds = ds.ignore_errors(log_warning=True)
-        window = 1 if deterministic in (None, True) else _REORDER_WINDOW
-        end = None
-        if not repeat:
-            # a finite pass ends with a sentinel past every position, so that samples
-            # skipped at the very end are counted too; dropped after counting
-            end = num + window - 1
-            ds = ds.concatenate(_sentinel(ds.element_spec, end))
-        ds = _log_skipped(ds, window=window)
-        if end is not None:
-            ds = ds.filter(lambda position, out: position < end)
-    ds = ds.map(lambda position, out: out)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    options = tf.data.Options()
-    if deterministic is not None:
-        options.deterministic = deterministic
-    ds = ds.with_options(options)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return load
+
+
+def _vectorised_plan(transforms):
+    """Split `transforms` for the vectorised path, or None when it does not apply.
+
+    It applies when TopdownAffine is preceded only by coordinate transforms with a
+    batched `apply(sample, draws)` (GetBBoxCenterScale, RandomFlip, RandomHalfBody,
+    RandomBBoxTransform). Returns `(head, affine, tail, batched_tail)`: the transforms
+    before the affine, the affine, those after it that run per sample (pixel
+    augmentations), and a last GenerateTarget whose encoder has `batch_encode` (run on
+    whole batches), or None.
+    """
+    position = next((i for i, t in enumerate(transforms) if isinstance(t, TopdownAffine)), None)
+    if position is None:
+        return None
+    head = transforms[:position]
+    if not all(callable(getattr(t, "apply", None)) for t in head):
+        return None
+    tail = list(transforms[position + 1:])
+    batched_tail = None
+    if tail and isinstance(tail[-1], GenerateTarget) and tail[-1].batchable:
+        batched_tail = tail.pop()
+    return head, transforms[position], tail, batched_tail
+
+
+def _header_loader(table, head, seed):
+    """Per sample: read the file, its header's shape, and the head transforms' random numbers."""
+
+    def load(position, index_and_seed):
+        index, sample_seed = index_and_seed
+        data = tf.io.read_file(tf.gather(table["img_path"], index))
+        base_seed = tf.stack([tf.constant(seed, tf.int64), sample_seed])
+        # The same seed per transform position as the per-sample path: same numbers.
+        draws = {str(i): t.draw(tf.random.experimental.stateless_fold_in(base_seed, i))
+                 for i, t in enumerate(head) if callable(getattr(t, "draw", None))}
+        element = {"_index": index, "_base_seed": base_seed, "_draws": draws,
+                   "img_bytes": data, "img_shape": image_shape(data)}
+        return position, element
+
+    return load
+
+
+def _batch_geometry(table, constants, head, affine):
+    """Per batch of B: gather the records, run the head transforms and the affine's
+    coordinate half with one set of ops for all B samples."""
+
+    def geometry(position, element):
+        element = dict(element)
+        draws = element.pop("_draws")
+        index = element.pop("_index")
+        sample = {k: tf.gather(v, index) for k, v in table.items()}
+        sample.update(element)
+        sample.update(constants)  # unbatched, as the transforms expect the meta
+        for i, transform in enumerate(head):
+            sample = transform.apply(sample, draws.get(str(i), {}))
+        sample = affine.geometry(sample)
+        return position, {k: v for k, v in sample.items() if k not in constants}
+
+    return geometry
+
+
+def _renderer(constants, affine, tail, first_tail):
+    """Per sample: decode and warp the crop, then the per-sample tail transforms."""
+
+    def render(position, sample):
+        sample = affine.render(sample)
+        base_seed = sample.pop("_base_seed")
+        if tail:
+            sample.update(constants)
+            for i, transform in enumerate(tail, start=first_tail):
+                sample["seed"] = tf.random.experimental.stateless_fold_in(base_seed, i)
+                sample = transform(sample)
+        # strings (the path, the bytes) stay behind: nothing downstream reads them
+        return position, {k: v for k, v in sample.items() if k not in constants and k != "seed"
+                          and not (tf.is_tensor(v) and v.dtype == tf.string)}
+
+    return render
+
+
+def _batch_outputs(constants, batched_tail, train):
+    def outputs(batch):
+        if batched_tail is not None:
+            batch = batched_tail.apply_batch({**batch, **constants})
+        return _outputs(batch, train)
+
+    return outputs
+
+
+def _skip_and_count(ds, num, repeat, deterministic):
+    """Drop samples whose image failed to decode, logging the running count."""
+    ds = ds.ignore_errors(log_warning=True)
+    window = 1 if deterministic in (None, True) else _REORDER_WINDOW
+    end = None
+    if not repeat:
+        # a finite pass ends with a sentinel past every position, so that samples
+        # skipped at the very end are counted too; dropped after counting
+        end = num + window - 1
+        ds = ds.concatenate(_sentinel(ds.element_spec, end))
+    ds = _log_skipped(ds, window=window)
+    if end is not None:
+        ds = ds.filter(lambda position, out: position < end)
+    return ds
 
 
 def _outputs(sample: Dict[str, Any], train: bool):
@@ -167,6 +289,9 @@ def _outputs(sample: Dict[str, Any], train: bool):
     meta = {"center": tf.cast(center, tf.float32), "scale": tf.cast(scale, tf.float32)}
     for key in EVAL_META_KEYS:
         meta[key] = sample[key]
+    for key in OPTIONAL_EVAL_META_KEYS:  # per-instance figures some metrics need
+        if key in sample:
+            meta[key] = sample[key]
     # Predictions own "keypoints"; the ground truth travels beside them for PCK.
     meta["gt_keypoints"] = sample["keypoints"]
     return image, meta

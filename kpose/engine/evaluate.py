@@ -35,7 +35,7 @@ def predict_dataset(model, dataset: tf.data.Dataset, image_paths=None) -> Dict[s
     """
     try:
         return model.predict(dataset, verbose=0)
-    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as err:
+    except tf.errors.OpError as err:  # a missing file is NotFoundError, a bad one DataLoss
         if image_paths is None:
             raise
         bad = find_unreadable_images(sorted(set(image_paths)))

@@ -3,7 +3,7 @@
 import logging
 import os
 import time
-from typing import Callable, Dict, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import gin
 import keras
@@ -13,10 +13,13 @@ from kpose.datasets.pipeline import build_topdown_pipeline
 from kpose.engine.checkpoint_callback import CheckpointCallback
 from kpose.engine.config import write_operative_config
 from kpose.engine.evaluate import bind_metrics, format_results
+from kpose.engine.epoch_summary import EpochSummary
 from kpose.engine.evaluation_callback import EvaluationCallback
 from kpose.engine.exp_momentum_ema import ExpMomentumEMA  # noqa: F401 -- gin registration
 from kpose.engine.learning_rate_logger import LearningRateLogger
+from kpose.engine.model_checks import check_model_fits_data
 from kpose.engine.non_finite_loss_guard import NonFiniteLossGuard
+from kpose.engine.pose_image_logger import PoseImageLogger
 from kpose.engine.strategy import get_strategy, resolve_mixed_precision
 from kpose.engine.layer_decay_adam_w import LayerDecayAdamW, configure_layer_decay  # noqa: F401
 from kpose.engine.warmup_cosine_decay import WarmupCosineDecay  # noqa: F401 -- gin registration
@@ -25,19 +28,6 @@ from kpose.engine.warmup_multi_step_decay import WarmupMultiStepDecay
 from kpose.engine.weight_decay import configure_weight_decay  # noqa: F401 -- gin registration
 
 logger = logging.getLogger(__name__)
-
-
-def check_head_matches_codec(model) -> None:
-    """Fails at build time when the head's output size disagrees with the codec's targets."""
-    codec = model.codec
-    w, h = codec.input_size
-    out = model(tf.zeros((1, h, w, 3), tf.uint8))
-    heatmap_size = getattr(codec, "heatmap_size", None)
-    if heatmap_size is not None and tuple(out.shape[1:3]) != (heatmap_size[1], heatmap_size[0]):
-        raise ValueError(
-            f"the head outputs heatmaps of (h, w) = {tuple(out.shape[1:3])} for input_size "
-            f"{tuple(codec.input_size)}, but the codec's heatmap_size (w, h) is "
-            f"{tuple(heatmap_size)}")
 
 
 def scale_learning_rate(schedule, factor: float):
@@ -89,6 +79,9 @@ def train(
     auto_scale_lr_base_batch_size: Optional[int] = None,
     switch_epoch: Optional[int] = None,
     switch_pipeline: Optional[Callable] = None,
+    image_interval: Optional[int] = None,
+    num_images: int = 8,
+    profile_steps: Optional[Tuple[int, int]] = None,
 ) -> Dict[str, float]:
     """Trains a pose estimator, evaluating and checkpointing in `work_dir`.
 
@@ -129,6 +122,13 @@ def train(
         switch_epoch: 0-based epoch from which `switch_pipeline` feeds training (RTMPose's
             stage 2, mmdet's PipelineSwitchHook); a resumed run past it uses it at once.
         switch_pipeline: the second training pipeline (gin `@train_stage2/build_topdown_pipeline`).
+        image_interval: draw predictions on fixed validation crops into TensorBoard
+            (`work_dir/tensorboard/images`, `PoseImageLogger`) every this many epochs and
+            after the last; None: every `val_interval`; 0: never. Needs evaluation.
+        num_images: validation crops drawn, the first of the evaluation pipeline.
+        profile_steps: `(first, last)` 1-based steps of each `fit` call to trace with the
+            TensorFlow profiler (TensorBoard's Profile tab, `work_dir/tensorboard/train`);
+            None: no trace.
     Returns:
         The last evaluation's results.
     """
@@ -138,6 +138,14 @@ def train(
                          f"switch_epoch={switch_epoch!r}, switch_pipeline={switch_pipeline!r}")
     if switch_epoch is not None and switch_epoch < 0:
         raise ValueError(f"switch_epoch must be >= 0, received {switch_epoch}")
+    if image_interval is not None and (isinstance(image_interval, bool)
+                                       or not isinstance(image_interval, int) or image_interval < 0):
+        raise ValueError(f"image_interval must be an int >= 0 or None, received {image_interval!r}")
+    if profile_steps is not None and (
+            len(profile_steps) != 2 or not all(isinstance(s, int) for s in profile_steps)
+            or not 1 <= profile_steps[0] <= profile_steps[1]):
+        raise ValueError(f"profile_steps must be (first, last) steps with 1 <= first <= last, "
+                         f"received {profile_steps!r}")
     if auto_scale_lr_base_batch_size is not None and auto_scale_lr_base_batch_size < 1:
         raise ValueError(f"auto_scale_lr_base_batch_size must be >= 1 or None, received "
                          f"{auto_scale_lr_base_batch_size}")
@@ -175,7 +183,7 @@ def train(
         schedule = scale_learning_rate(schedule, factor)
     averager = ema() if ema is not None else None
     with dist.scope():
-        check_head_matches_codec(est)
+        check_model_fits_data(est, train_data.meta)
         est.compile(optimizer=optimizer(learning_rate=schedule))
         setups = optimizer_setup if isinstance(optimizer_setup, (list, tuple)) else (
             [optimizer_setup] if optimizer_setup is not None else [])
@@ -207,12 +215,19 @@ def train(
                                        ema=averager, final_epoch=epochs)
         evaluator.set_model(est)
         callbacks.append(evaluator)
+        interval = val_interval if image_interval is None else image_interval
+        if interval:  # after the evaluation, drawing the same (EMA) weights
+            callbacks.append(PoseImageLogger(
+                val_ds, os.path.join(work_dir, "tensorboard", "images"), metainfo=val_data.meta,
+                interval=interval, num_images=num_images, ema=averager, final_epoch=epochs))
     ckpt = CheckpointCallback(os.path.join(work_dir, "checkpoints"),
                               monitor=save_best if metric_objs else None, ema=averager)
     callbacks += [
         NonFiniteLossGuard(),  # raises at the first NaN/Inf batch, before ckpt can save
         ckpt,
-        keras.callbacks.TensorBoard(os.path.join(work_dir, "tensorboard")),
+        keras.callbacks.TensorBoard(os.path.join(work_dir, "tensorboard"),
+                                    profile_batch=tuple(profile_steps) if profile_steps else 0),
+        EpochSummary(total_epochs=epochs),
         keras.callbacks.CSVLogger(os.path.join(work_dir, "log.csv"), append=True),
     ]
     write_operative_config(work_dir)
