@@ -77,5 +77,7 @@ def random_batch(model, batch_size: int, seed: int = 0) -> Tuple[Any, Dict[str, 
 
 def count_params(model) -> int:
     """Parameters as PyTorch counts them: trainable weights (BatchNorm statistics are
-    buffers there, not parameters)."""
-    return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+    buffers there, not parameters), plus the integral heads' coordinate grids, which MMPose
+    keeps as frozen parameters."""
+    frozen = [v for v in model.non_trainable_weights if v.name.startswith("linspace")]
+    return int(sum(np.prod(v.shape) for v in model.trainable_weights + frozen))
