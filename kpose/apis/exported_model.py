@@ -58,7 +58,8 @@ class ExportedModel:
             self._interpreter = Interpreter(model_path=path, num_threads=num_threads)
             self._runner = self._interpreter.get_signature_runner("crops")
         elif self.format == "keras":
-            self._model = keras.saving.load_model(path)
+            # safe_mode: a .keras file that would run arbitrary code (a Lambda) is refused.
+            self._model = keras.saving.load_model(path, safe_mode=True)
         else:
             raise ValueError(f"{meta_file}: unknown artifact format {self.format!r}")
 
