@@ -4,15 +4,15 @@
 
 Trains the quick-start recipe, shrunk to minutes (synthetic data, 64x64 input, narrow
 ResNet-18), twice with the same command: once straight through, once SIGKILLed at a random
-moment of epoch `--kill_epoch + 1` and then rerun unchanged. Prints one line per run and a
-summary line:
-`kill_resume killed_after_epoch=<int> seconds_after_checkpoint=<float>
-steps_lost<=<int> ap_uninterrupted=<float> ap_resumed=<float> ap_diff=<float>`.
+moment of epoch `--kill_epoch + 1` and then rerun unchanged. Prints the straight run's line and a
+summary line: `kill_resume killed_after_epoch=<int> seconds_after_checkpoint=<float> ...
+steps_lost<=<int>` and the last epoch's loss, PCK and COCO AP of both runs.
 Steps lost are bounded by the steps of the killed epoch that ran after its last checkpoint
 (checkpoints are per epoch); the time since that checkpoint is measured.
 """
 
 import argparse
+import csv
 import json
 import os
 import random
@@ -68,9 +68,11 @@ def state(work_dir):
         return None
 
 
-def final_ap(work_dir):
-    # One evaluation, after the last epoch (val_interval = epochs): the best is the final.
-    return float((state(work_dir) or {}).get("best", float("nan")))
+def last_row(work_dir):
+    """The last epoch's row of log.csv: loss terms and (after the last epoch) metrics."""
+    with open(os.path.join(work_dir, "log.csv")) as f:
+        rows = list(csv.DictReader(f))
+    return {k: float(v) for k, v in rows[-1].items() if v not in ("", None)}
 
 
 def main(argv=None):
@@ -89,19 +91,26 @@ def main(argv=None):
     start = time.time()
     subprocess.run(command(data_root, straight, args.epochs), cwd=REPO, env=env(), check=True,
                    capture_output=True)
-    epoch_seconds = (time.time() - start) / args.epochs
+    a = last_row(straight)
     print(f"straight epochs={args.epochs} seconds={time.time() - start:.0f} "
-          f"ap={final_ap(straight):.4f}", flush=True)
+          f"loss={a['loss']:.6f} pck={a.get('pck/PCK', float('nan')):.4f} "
+          f"ap={a.get('coco/AP', float('nan')):.4f}", flush=True)
 
     killed = os.path.join(out, "killed")
     proc = subprocess.Popen(command(data_root, killed, args.epochs), cwd=REPO, env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        while proc.poll() is None and (state(killed) or {}).get("epoch", 0) < args.kill_epoch:
-            time.sleep(0.05)
-        checkpointed = time.time()
-        time.sleep(rng.uniform(0.1, 0.9) * epoch_seconds)  # a random step of the next epoch
+        seen = {}  # epoch -> time its checkpoint appeared
+        while proc.poll() is None and max(seen, default=0) < args.kill_epoch:
+            epoch = (state(killed) or {}).get("epoch", 0)
+            seen.setdefault(epoch, time.time())
+            time.sleep(0.02)
+        checkpointed = seen[args.kill_epoch]
+        earlier = max(e for e in seen if e < args.kill_epoch)
+        epoch_seconds = (checkpointed - seen[earlier]) / (args.kill_epoch - earlier)
+        # A random step of the next epoch, by the duration of the last one.
+        time.sleep(rng.uniform(0.1, 0.8) * epoch_seconds)
         if proc.poll() is not None:
             raise SystemExit("the run finished before the kill; lower --kill_epoch")
         after = state(killed)["epoch"]
@@ -116,11 +125,14 @@ def main(argv=None):
                    capture_output=True)
     with open(os.path.join(killed, "train.log")) as f:
         steps = int(re.search(r"(\d+) steps per epoch", f.read()).group(1))
-    ap_a, ap_b = final_ap(straight), final_ap(killed)
+    b = last_row(killed)
     print(f"kill_resume killed_after_epoch={after} seconds_after_checkpoint={since:.1f} "
-          f"steps_lost<={steps} ap_uninterrupted={ap_a:.4f} ap_resumed={ap_b:.4f} "
-          f"ap_diff={ap_b - ap_a:+.4f}", flush=True)
-
+          f"epoch_seconds={epoch_seconds:.1f} steps_lost<={steps} "
+          f"loss_uninterrupted={a['loss']:.6f} loss_resumed={b['loss']:.6f} "
+          f"pck_uninterrupted={a.get('pck/PCK', float('nan')):.4f} "
+          f"pck_resumed={b.get('pck/PCK', float('nan')):.4f} "
+          f"ap_uninterrupted={a.get('coco/AP', float('nan')):.4f} "
+          f"ap_resumed={b.get('coco/AP', float('nan')):.4f}", flush=True)
 
 if __name__ == "__main__":
     main()
