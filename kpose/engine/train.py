@@ -139,8 +139,10 @@ def train(
     if switch_epoch is not None and switch_epoch < 0:
         raise ValueError(f"switch_epoch must be >= 0, received {switch_epoch}")
     if image_interval is not None and (isinstance(image_interval, bool)
-                                       or not isinstance(image_interval, int) or image_interval < 0):
-        raise ValueError(f"image_interval must be an int >= 0 or None, received {image_interval!r}")
+                                       or not isinstance(image_interval, int)
+                                       or image_interval < 0):
+        raise ValueError(f"image_interval must be an int >= 0 or None, "
+                         f"received {image_interval!r}")
     if profile_steps is not None and (
             len(profile_steps) != 2 or not all(isinstance(s, int) for s in profile_steps)
             or not 1 <= profile_steps[0] <= profile_steps[1]):
