@@ -11,7 +11,8 @@ from kpose.apis.inference import inference_topdown, init_model
 from kpose.apis.inferencer import Inferencer
 from kpose.apis.one_euro_filter import OneEuroFilter
 from kpose.apis.pose_tracker import PoseTracker
+from kpose.apis.lifting import coco_to_h36m, draw_pose_3d, inference_pose_lifter
 
 __all__ = ["init_model", "inference_topdown", "export_saved_model", "export_tflite",
            "export_keras", "ExportedModel", "ConstantOutputError", "Inferencer",
-           "OneEuroFilter", "PoseTracker"]
+           "OneEuroFilter", "PoseTracker", "inference_pose_lifter", "coco_to_h36m", "draw_pose_3d"]

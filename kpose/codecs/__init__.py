@@ -6,6 +6,8 @@ from kpose.codecs.msra_heatmap import MSRAHeatmap
 from kpose.codecs.regression_label import RegressionLabel
 from kpose.codecs.simcc_label import SimCCLabel
 from kpose.codecs.udp_heatmap import UDPHeatmap
+from kpose.codecs.image_pose_lifting import ImagePoseLifting
+from kpose.codecs.video_pose_lifting import VideoPoseLifting
 
 __all__ = [
     "IntegralRegressionLabel",
@@ -13,5 +15,4 @@ __all__ = [
     "MegviiHeatmap",
     "RegressionLabel",
     "SimCCLabel",
-    "UDPHeatmap",
-]
+    "UDPHeatmap", "ImagePoseLifting", "VideoPoseLifting"]

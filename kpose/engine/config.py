@@ -22,6 +22,7 @@ _REGISTERING_MODULES = (
     "kpose.engine.train",
     "kpose.engine.evaluate",
     "kpose.engine.gin_externals",
+    "kpose.engine.epoch_exponential_decay",
 )
 
 REPO_GIN_DIR = Path(__file__).resolve().parents[2] / "gin_configs"

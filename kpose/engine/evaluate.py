@@ -114,11 +114,15 @@ def evaluate(
     else:
         est = model()
         codec = est.codec
-        w, h = codec.input_size
-        est(tf.zeros((1, h, w, 3), tf.uint8))
+        if callable(getattr(est, "build_for_inference", None)):
+            est.build_for_inference()  # estimators whose inputs are not image crops
+        else:
+            w, h = codec.input_size
+            est(tf.zeros((1, h, w, 3), tf.uint8))
         if checkpoint:
             load_checkpoint(est, checkpoint)
-    ds = pipeline(records=data.records, meta=data.meta, codec=codec, input_size=codec.input_size,
+    ds = pipeline(records=data.records, meta=data.meta, codec=codec,
+                  input_size=getattr(codec, "input_size", None),
                   train=False, batch_size=batch_size)
     metric_objs = [m() for m in metrics]
     bind_metrics(metric_objs, data)

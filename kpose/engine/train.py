@@ -69,6 +69,7 @@ def train(
     val_batch_size: int = 32,
     val_interval: int = 10,
     save_best: Optional[str] = "coco/AP",
+    save_best_mode: str = "max",
     strategy: str = "auto",
     mixed_precision: Optional[str] = None,
     seed: int = 0,
@@ -104,6 +105,7 @@ def train(
         val_batch_size: per-replica evaluation batch.
         val_interval: evaluate every this many epochs (and after the last).
         save_best: metric key whose best value selects `best_*.weights.h5`.
+        save_best_mode: "max" (AP, PCK) or "min" (errors such as MPJPE, NME).
         strategy: `get_strategy` kind: auto, default, mirrored, multi_worker.
         mixed_precision: None (float32), "mixed_bfloat16", "mixed_float16" or "auto"
             (bf16 on CPUs with bf16 units, see `resolve_mixed_precision`). Weights stay
@@ -185,7 +187,10 @@ def train(
         schedule = scale_learning_rate(schedule, factor)
     averager = ema() if ema is not None else None
     with dist.scope():
-        check_model_fits_data(est, train_data.meta)
+        if callable(getattr(est, "check_fits_data", None)):
+            est.check_fits_data(train_data.meta)  # estimators of other paradigms check themselves
+        else:
+            check_model_fits_data(est, train_data.meta)
         est.compile(optimizer=optimizer(learning_rate=schedule))
         setups = optimizer_setup if isinstance(optimizer_setup, (list, tuple)) else (
             [optimizer_setup] if optimizer_setup is not None else [])
@@ -198,7 +203,7 @@ def train(
     stages = _fit_stages(epochs, switch_epoch)
     pipelines = (train_pipeline, switch_pipeline)
     train_sets = {i: pipelines[i](records=train_data.records, meta=train_data.meta, codec=codec,
-                                  input_size=codec.input_size, train=True,
+                                  input_size=getattr(codec, "input_size", None), train=True,
                                   batch_size=global_batch, seed=seed, repeat=True)
                   for i, _ in stages}
     callbacks = [LearningRateLogger()]
@@ -208,7 +213,7 @@ def train(
     val_ds = None
     if val_data is not None and metrics:
         val_ds = val_pipeline(records=val_data.records, meta=val_data.meta, codec=codec,
-                          input_size=codec.input_size, train=False,
+                          input_size=getattr(codec, "input_size", None), train=False,
                           batch_size=val_batch_size * replicas)
         metric_objs = [m() for m in metrics]
         bind_metrics(metric_objs, val_data)
@@ -223,7 +228,8 @@ def train(
                 val_ds, os.path.join(work_dir, "tensorboard", "images"), metainfo=val_data.meta,
                 interval=interval, num_images=num_images, ema=averager, final_epoch=epochs))
     ckpt = CheckpointCallback(os.path.join(work_dir, "checkpoints"),
-                              monitor=save_best if metric_objs else None, ema=averager)
+                              monitor=save_best if metric_objs else None,
+                              mode=save_best_mode, ema=averager)
     callbacks += [
         NonFiniteLossGuard(),  # raises at the first NaN/Inf batch, before ckpt can save
         ckpt,

@@ -17,9 +17,9 @@ from kpose.evaluation.keypoint_partition_metric import KeypointPartitionMetric
 from kpose.evaluation.mpii_pck_accuracy import MpiiPCKAccuracy
 from kpose.evaluation.nme import NME, NME_KEYPOINT_INDICES
 from kpose.evaluation.pck_accuracy import PCKAccuracy
+from kpose.evaluation.mpjpe import MPJPE, keypoint_mpjpe
 
 __all__ = [
     "AUC", "CocoMetric", "CocoWholeBodyMetric", "EPE", "JhmdbPCKAccuracy", "KeypointPartitionMetric",
     "MpiiPCKAccuracy", "NME", "NME_KEYPOINT_INDICES", "PCKAccuracy", "keypoint_auc", "keypoint_epe", "keypoint_nme",
-    "keypoint_pck_accuracy", "oks_iou", "oks_nms", "soft_oks_nms",
-]
+    "keypoint_pck_accuracy", "oks_iou", "oks_nms", "soft_oks_nms", "MPJPE", "keypoint_mpjpe"]

@@ -17,6 +17,7 @@ from kpose.datasets.transforms.random_median_blur import RandomMedianBlur
 from kpose.datasets.transforms.rtmpose_transforms import rtmpose_train_transforms
 from kpose.datasets.transforms.topdown_affine import TopdownAffine
 from kpose.datasets.transforms.yolox_hsv_random_aug import YOLOXHSVRandomAug
+from kpose.datasets.transforms.random_flip_around_root import RandomFlipAroundRoot
 
 __all__ = [
     "CoarseDropout",
@@ -30,5 +31,4 @@ __all__ = [
     "RandomMedianBlur",
     "TopdownAffine",
     "YOLOXHSVRandomAug",
-    "rtmpose_train_transforms",
-]
+    "rtmpose_train_transforms", "RandomFlipAroundRoot"]

@@ -11,9 +11,10 @@ from kpose.models.backbones.res_net_v1d import (ResNetV1d, resnetv1d18, resnetv1
 from kpose.models.backbones.vision_transformer import (VisionTransformer, vit_base,
                                                        vit_huge, vit_large, vit_layer_ids,
                                                        vit_small)
+from kpose.models.backbones.tcn import TCN
 
 __all__ = ["CSPNeXt", "HRNet", "MobileNetV2", "ResNet", "ResNetV1d", "VisionTransformer", "cspnext_l", "cspnext_m", "cspnext_s", "cspnext_t", "hrnet_extra",
            "hrnet_w18", "hrnet_w32", "hrnet_w48", "mobilenetv2", "resnet18", "resnet34",
            "resnet50", "resnet101", "resnet152", "resnetv1d18", "resnetv1d34", "resnetv1d50",
            "resnetv1d101", "resnetv1d152", "vit_base", "vit_huge", "vit_large",
-           "vit_layer_ids", "vit_small"]
+           "vit_layer_ids", "vit_small", "TCN"]

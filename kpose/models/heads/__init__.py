@@ -8,6 +8,8 @@ from kpose.models.heads.rle_head import RLEHead
 from kpose.models.heads.rtmcc_head import RTMCCHead
 from kpose.models.heads.simcc_head import SimCCHead
 from kpose.models.heads.vis_predict_head import VisPredictHead
+from kpose.models.heads.temporal_regression_head import TemporalRegressionHead
+from kpose.models.heads.trajectory_regression_head import TrajectoryRegressionHead
 
 __all__ = [
     "DSNTHead",
@@ -17,5 +19,4 @@ __all__ = [
     "RTMCCHead",
     "RegressionHead",
     "SimCCHead",
-    "VisPredictHead",
-]
+    "VisPredictHead", "TemporalRegressionHead", "TrajectoryRegressionHead"]

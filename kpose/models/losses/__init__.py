@@ -19,6 +19,8 @@ from kpose.models.losses.rle_loss import RLELoss
 from kpose.models.losses.smooth_l1_loss import SmoothL1Loss
 from kpose.models.losses.soft_wing_loss import SoftWingLoss
 from kpose.models.losses.wing_loss import WingLoss
+from kpose.models.losses.mpjpe_loss import MPJPELoss
+from kpose.models.losses.mpjpe_velocity_joint_loss import MPJPEVelocityJointLoss
 
 __all__ = [
     "AdaptiveWingLoss",
@@ -34,5 +36,4 @@ __all__ = [
     "RLELoss",
     "SmoothL1Loss",
     "SoftWingLoss",
-    "WingLoss",
-]
+    "WingLoss", "MPJPELoss", "MPJPEVelocityJointLoss"]
