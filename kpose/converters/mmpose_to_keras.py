@@ -4,8 +4,9 @@ kpose layers name their sublayers after MMPose's module paths with '.' -> '_' (R
 `layer1_0_conv1` is MMPose's `backbone.layer1.0.conv1`), and an estimator's `backbone`,
 `neck` and `head` attributes are MMPose's top-level modules. So every Keras variable gets
 one torch name: the component, the path of layer names from the component down (nested
-layers joined like flat ones), and the torch parameter name its layer kind implies. Names
-are compared after turning '.' and '/' into '_'.
+layers joined like flat ones; a head's loss layer is `loss_module` whatever its Keras name),
+and the torch parameter name its layer kind implies. Names are compared after turning '.'
+and '/' into '_'.
 
 Layer kinds and layouts (torch -> Keras):
 
@@ -44,6 +45,10 @@ COMPONENTS = ("backbone", "neck", "head")
 SKIPPED_SUFFIXES = ("num_batches_tracked",)
 SKIPPED_PREFIXES = ("data_preprocessor.",)
 MAX_LISTED = 40  # names listed in one error message
+# Sublayers held under these attributes take the attribute's name, not their Keras name:
+# a head's loss is MMPose's `loss_module` (RLE's flow weights are
+# `head.loss_module.flow_model.*`), while gin builds it under a name from its class.
+ATTRIBUTE_NAMES = ("loss_module",)
 
 Transform = Optional[Callable[[np.ndarray], np.ndarray]]
 Entry = Optional[Tuple[Any, Transform]]
@@ -147,6 +152,16 @@ def _sublayers(layer) -> List[Any]:
 # pylint: enable=protected-access
 
 
+def _named_sublayers(layer) -> List[Tuple[Any, str]]:
+    """(sublayer, its torch module name) of a layer's direct sublayers."""
+    by_attribute = {}
+    for attribute in ATTRIBUTE_NAMES:
+        child = getattr(layer, attribute, None)
+        if isinstance(child, keras.layers.Layer):
+            by_attribute[id(child)] = attribute
+    return [(child, by_attribute.get(id(child), child.name)) for child in _sublayers(layer)]
+
+
 def _layer_entries(layer, own: Sequence[Any]) -> Dict[str, Entry]:
     hook = getattr(layer, "torch_weight_map", None)
     if callable(hook):
@@ -199,8 +214,8 @@ def torch_weight_targets(model: keras.Model,
                 continue
             claimed.add(id(variable))
             targets[key] = _Target(variable, transform, torch_name, layer)
-        for child in _sublayers(layer):
-            walk(child, f"{path}.{child.name}")
+        for child, name in _named_sublayers(layer):
+            walk(child, f"{path}.{name}")
 
     for component in components:
         layer = getattr(model, component, None)

@@ -227,6 +227,53 @@ def test_layout_rules_match_pytorch_operators():
     np.testing.assert_allclose(v, expected, atol=1e-5)
 
 
+class _Loss(keras.layers.Layer):
+    """A loss with weights (as RLELoss's flow), named after its class by gin."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flow_model = keras.layers.Dense(2, name="flow_model")
+
+    def build(self, input_shape):
+        self.flow_model.build((None, 2))
+
+    def call(self, x):
+        return self.flow_model(x)
+
+
+class _Head(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.fc = keras.layers.Dense(2, name="fc")
+        self.loss_module = _Loss(name="rle_loss")
+
+    def build(self, input_shape):
+        self.fc.build(input_shape)
+        self.loss_module.build(None)
+
+    def call(self, x):
+        return self.fc(x)
+
+
+class _HeadNet(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.head = _Head(name="rle_head")
+
+    def call(self, x):
+        return self.head(x)
+
+
+def test_loss_module_is_named_by_attribute():
+    """MMPose stores a head's loss weights under `head.loss_module.*`."""
+    net = _HeadNet()
+    net(np.zeros((1, 3), np.float32))
+    targets, _ = torch_weight_targets(net)
+    names = sorted(t.torch_name for t in targets.values())
+    assert names == ["head.fc.bias", "head.fc.weight", "head.loss_module.flow_model.bias",
+                     "head.loss_module.flow_model.weight"]
+
+
 def test_unbuilt_model_is_refused():
     with pytest.raises(ValueError, match="build the model"):
         torch_weight_targets(_Net())

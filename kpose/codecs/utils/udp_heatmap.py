@@ -8,6 +8,7 @@ Decoding works on batches `(B, H, W, C)`, one instance per sample.
 import math
 from typing import Sequence, Tuple
 
+import numpy as np
 import tensorflow as tf
 
 from kpose.codecs.utils.gaussian_heatmap import trunc
@@ -156,9 +157,11 @@ def refine_keypoints_dark_udp(keypoints: tf.Tensor, heatmaps: tf.Tensor,
     differences and move by `-(Hessian + eps I)^-1 gradient`, with no border rule.
     Reads index the flattened padded (K, H+2, W+2) maps of each sample with numpy's
     wrap-around, so a channel without a positive maximum (location -1) reads the same
-    neighbours as in MMPose. The 2x2 solve is written out in float32 (numpy solves in
-    float64; the difference is float32 rounding, amplified only where the Hessian is
-    near singular). An exactly singular float32 system leaves the keypoint in place.
+    neighbours as in MMPose. The 2x2 solve is written out with float64-like accuracy in
+    double-float32 arithmetic, as numpy's float64 inverse; an exactly singular system
+    (where numpy raises) leaves the keypoint in place. Where the Hessian is near
+    singular the step still magnifies float32 differences of the blurred maps (TF's
+    convolution vs cv2's), so such keypoints agree with MMPose only approximately.
 
     Args:
         keypoints: `(B, K, 2)` maxima locations in heatmap pixels.
@@ -188,15 +191,61 @@ def refine_keypoints_dark_udp(keypoints: tf.Tensor, heatmaps: tf.Tensor,
     dxx = right - 2.0 * centre + left
     dyy = down - 2.0 * centre + up
     dxy = 0.5 * (down_right - right - down + centre + centre - left - up + up_left)
-    eps = 1.1920929e-07  # np.finfo(np.float32).eps, added to the Hessian's diagonal
-    a, d = dxx + eps, dyy + eps
-    det = a * d - dxy * dxy
+    # MMPose adds eps * I and inverts in float64 (numpy promotes the float32 Hessian).
+    # Near-singular Hessians (flat clipped maps, wrapped reads) make the step hinge on
+    # that precision, so the determinant and numerators are formed in double-float32
+    # arithmetic (exact products and sums, float64-like accuracy; TFLite has no
+    # float64 kernels) and rounded once.
+    eps = float(np.finfo(np.float32).eps)  # added to the Hessian's diagonal
+    a, d = _two_sum(dxx, eps), _two_sum(dyy, eps)
+    det = _round(_sub(_mul(a, d), _two_prod(dxy, dxy)))
+    numerator_x = _round(_sub(_mul(d, (dx, 0.0)), _two_prod(dxy, dy)))
+    numerator_y = _round(_sub(_mul(a, (dy, 0.0)), _two_prod(dxy, dx)))
     ok = det != 0.0
     safe_det = tf.where(ok, det, 1.0)
-    offset_x = (d * dx - dxy * dy) / safe_det
-    offset_y = (a * dy - dxy * dx) / safe_det
-    offset = tf.where(ok[..., None], tf.stack([offset_x, offset_y], axis=-1), 0.0)
+    offset = tf.stack([numerator_x / safe_det, numerator_y / safe_det], axis=-1)
+    offset = tf.where(ok[..., None], offset, 0.0)
     return keypoints - offset
+
+
+# Double-float32 arithmetic: a value is an unevaluated sum (hi, lo) of two float32s.
+# TwoSum (Knuth) and TwoProduct (Dekker's split) are exact in float32 rounding.
+_SPLIT = 4097.0  # 2**12 + 1 splits a 24-bit mantissa into two 12-bit halves
+
+
+def _two_sum(a, b):
+    total = a + b
+    b_virtual = total - a
+    error = (a - (total - b_virtual)) + (b - b_virtual)
+    return total, error
+
+
+def _split(a):
+    scaled = _SPLIT * a
+    high = scaled - (scaled - a)
+    return high, a - high
+
+
+def _two_prod(a, b):
+    product = a * b
+    a_high, a_low = _split(a)
+    b_high, b_low = _split(b)
+    error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    return product, error
+
+
+def _mul(x, y):
+    product, error = _two_prod(x[0], y[0])
+    return _two_sum(product, error + (x[0] * y[1] + x[1] * y[0]))
+
+
+def _sub(x, y):
+    total, error = _two_sum(x[0], -y[0])
+    return _two_sum(total, error + (x[1] - y[1]))
+
+
+def _round(x):
+    return x[0] + x[1]
 
 
 def decode_udp_combined(heatmaps: tf.Tensor, radius_factor: float,
