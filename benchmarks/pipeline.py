@@ -3,14 +3,23 @@
     python benchmarks/pipeline.py [--data_root DIR] [--ann_file annotations/person_keypoints_train.json]
         [--img_prefix images/train] [--batch_size 64] [--num_batches 50] [--cores N]
         [--backend cv2|tf] [--max_decode_ratio 1|2|4|8] [--nondeterministic]
-        [--num_parallel_calls N] [--decode_only] [--full_decode] [--no_decode_bound]
+        [--num_parallel_calls N] [--decode_only] [--full_decode] [--no_decode_bound] [--per_sample]
 
 Runs the default training pipeline (MMPose's SimpleBaseline R50 recipe: flip, half body,
 bbox jitter, affine to 256x192, MSRA heatmaps 64x48) over a COCO-format folder and
 prints `samples_per_s=<float>` as its last line. Without `--data_root` it writes a
 temporary folder of synthetic 640x480 JPEGs (random shapes and texture) with COCO json.
 
-Unless `--no_decode_bound`, it first measures, in a child process so AUTOTUNE starts
+Without `--cores` it reports the whole picture, each figure from a child process of its
+own (so AUTOTUNE starts fresh): decode-only and pipeline at 1 and at 2 cores, the
+scaling from 1 to 2 cores, the pipeline against the decode bound, and against MMPose
+1.3.2's ~354 samples/s on this machine class (`vs_mmpose=`); the last line is the
+2-core pipeline's `samples_per_s=`. With `--cores N` it measures N cores only.
+
+`--per_sample` forces the pipeline's general per-sample path (every transform on one
+sample at a time) instead of its vectorised one, for comparison.
+
+With `--cores N`, unless `--no_decode_bound`, it first measures, in a child process so AUTOTUNE starts
 fresh, the bound set by decoding every sample's whole JPEG and nothing else
 (`decode_only_samples_per_s=`), and after the pipeline prints
 `decode_bound_ratio=<bound / pipeline>` (1.0 would mean the pipeline costs no more than
@@ -32,6 +41,7 @@ import time
 import numpy as np
 
 K = 17
+MMPOSE_SAMPLES_PER_S = 354.0  # MMPose 1.3.2's pipeline, 2 DataLoader workers, this machine class
 
 
 def parse_args(argv=None):
@@ -52,6 +62,8 @@ def parse_args(argv=None):
     p.add_argument("--num_parallel_calls", type=int, default=None, help="per-sample map parallelism (AUTOTUNE)")
     p.add_argument("--no_decode_bound", action="store_true", help="skip the decode-only child run")
     p.add_argument("--num_images", type=int, default=200, help="synthetic images to write")
+    p.add_argument("--per_sample", action="store_true",
+                   help="force the per-sample path (no vectorised geometry / targets)")
     args = p.parse_args(argv)
     if args.batch_size <= 0 or args.num_batches <= 0 or args.warmup < 0:
         p.error("batch_size and num_batches must be positive, warmup non-negative")
@@ -169,12 +181,50 @@ def pipeline(args, records, meta):
                            max_decode_ratio=args.max_decode_ratio)
     transforms = [affine if isinstance(t, TopdownAffine) else t
                   for t in default_topdown_transforms(codec, input_size, train=True)]
+    if args.per_sample:
+        # a plain function in the list makes the pipeline take its general per-sample path
+        first = transforms[0]
+        transforms[0] = lambda sample: first(sample)
     ds = build_topdown_pipeline(records, meta, codec, input_size, train=True, batch_size=args.batch_size,
                                 transforms=transforms, repeat=True,
                                 num_parallel_calls=args.num_parallel_calls or tf.data.AUTOTUNE,
                                 deterministic=False if args.nondeterministic else None)
     ds = with_threads(ds, args.cores)
     return time_batches(ds, args.warmup, args.num_batches, args.batch_size)
+
+
+def _child(args, cores, decode_only):
+    """Run one measurement in a fresh process; returns (samples/s, CPU ms per sample)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--data_root", args.data_root, "--ann_file", args.ann_file,
+           "--img_prefix", args.img_prefix, "--batch_size", str(args.batch_size), "--num_batches",
+           str(args.num_batches), "--warmup", str(args.warmup), "--cores", str(cores), "--no_decode_bound",
+           "--backend", args.backend, "--max_decode_ratio", str(args.max_decode_ratio)]
+    cmd += ["--decode_only"] if decode_only else []
+    cmd += [flag for flag, on in (("--full_decode", args.full_decode), ("--nondeterministic", args.nondeterministic),
+                                  ("--per_sample", args.per_sample)) if on]
+    if args.num_parallel_calls:
+        cmd += ["--num_parallel_calls", str(args.num_parallel_calls)]
+    lines = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+    values = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return float(values["samples_per_s"]), float(values["cpu_ms_per_sample"])
+
+
+def report(args):
+    """Decode-only and pipeline at 1 and 2 cores, each in a child process."""
+    rates = {}
+    for cores in (1, 2):
+        for what in ("decode_only", "pipeline"):
+            rate, cpu = _child(args, cores, what == "decode_only")
+            rates[what, cores] = rate
+            print(f"{what}_{cores}core_samples_per_s={rate:.1f} cpu_ms_per_sample={cpu:.3f}", flush=True)
+    for cores in (1, 2):
+        print(f"decode_bound_ratio_{cores}core={rates['decode_only', cores] / rates['pipeline', cores]:.2f}",
+              flush=True)
+    print(f"scaling_1_to_2_cores={rates['pipeline', 2] / rates['pipeline', 1]:.2f} "
+          f"(decode only {rates['decode_only', 2] / rates['decode_only', 1]:.2f})", flush=True)
+    print(f"vs_mmpose={rates['pipeline', 2] / MMPOSE_SAMPLES_PER_S:.2f} "
+          f"(MMPose 1.3.2: {MMPOSE_SAMPLES_PER_S:.0f} samples/s on 2 cores)", flush=True)
+    print(f"samples_per_s={rates['pipeline', 2]:.1f}", flush=True)
 
 
 def main(argv=None):
@@ -186,6 +236,9 @@ def main(argv=None):
         args.data_root = write_synthetic_coco(tmp.name, args.num_images)
         args.ann_file, args.img_prefix = "annotations/person_keypoints_train.json", "images/train"
     try:
+        if args.cores is None and not args.decode_only:
+            report(args)
+            return
         bound = None
         if not args.decode_only and not args.no_decode_bound:
             child = [sys.executable, os.path.abspath(__file__), "--decode_only", "--data_root", args.data_root,
@@ -207,6 +260,8 @@ def main(argv=None):
         rate = decode_only(args, records) if args.decode_only else pipeline(args, records, meta)
         if bound is not None:
             print(f"decode_bound_ratio={bound / rate:.2f}", flush=True)
+        if not args.decode_only:
+            print(f"vs_mmpose={rate / MMPOSE_SAMPLES_PER_S:.2f}", flush=True)
         print(f"samples_per_s={rate:.1f}", flush=True)
     finally:
         if tmp is not None:

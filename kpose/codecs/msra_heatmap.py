@@ -10,6 +10,8 @@ import tensorflow as tf
 from kpose.codecs.base_keypoint_codec import BaseKeypointCodec
 from kpose.codecs.utils.arguments import (check_bool, check_odd_kernel, check_positive,
                                           check_size)
+from kpose.codecs.utils.gaussian_heatmap import (batch_generate_gaussian_heatmaps,
+                                                 batch_generate_unbiased_gaussian_heatmaps)
 from kpose.codecs.utils import (generate_gaussian_heatmaps,
                                 generate_unbiased_gaussian_heatmaps,
                                 get_heatmap_maximum, refine_keypoints,
@@ -88,6 +90,38 @@ class MSRAHeatmap(BaseKeypointCodec):
             keypoints_visible, self.sigma)
         width, height = self.heatmap_size
         heatmaps = tf.ensure_shape(heatmaps, [height, width, keypoints.shape[1]])
+        encoded = {"heatmaps": heatmaps, "keypoint_weights": keypoint_weights}
+        return to_numpy(encoded) if numpy_out else encoded
+
+    def batch_encode(self,
+                     keypoints: Any,
+                     keypoints_visible: Optional[Any] = None) -> Dict[str, Any]:
+        """`encode` for a batch of single-instance samples, vectorised (the pipeline's
+        target step).
+
+        Args:
+            keypoints: `(B, K, D)` keypoints in input-image pixels, one instance per sample.
+            keypoints_visible: `(B, K)` visibilities; None means all visible.
+
+        Returns:
+            `{"heatmaps": (B, H, W, K), "keypoint_weights": (B, K)}` float32; sample b's
+            entries equal `encode(keypoints[b:b + 1], keypoints_visible[b:b + 1])` bit for
+            bit.
+        """
+        numpy_out = wants_numpy(keypoints, keypoints_visible)
+        keypoints = tf.convert_to_tensor(keypoints)
+        if keypoints.dtype != tf.float32:
+            keypoints = tf.cast(keypoints, tf.float32)
+        keypoints = keypoints[..., :2]
+        if keypoints_visible is None:
+            keypoints_visible = tf.ones(tf.shape(keypoints)[:2], tf.float32)
+        generate = (batch_generate_unbiased_gaussian_heatmaps
+                    if self.unbiased else batch_generate_gaussian_heatmaps)
+        heatmaps, keypoint_weights = generate(
+            self.heatmap_size, keypoints / tf.constant(self.scale_factor),
+            keypoints_visible, self.sigma)
+        width, height = self.heatmap_size
+        heatmaps = tf.ensure_shape(heatmaps, [None, height, width, keypoints.shape[1]])
         encoded = {"heatmaps": heatmaps, "keypoint_weights": keypoint_weights}
         return to_numpy(encoded) if numpy_out else encoded
 

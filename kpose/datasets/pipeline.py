@@ -3,6 +3,12 @@
 The sample's walk (see docs/architecture.md): read the file's bytes and its header
 shape -> transforms on coordinates (box, flips, half body, jitter) -> one warp that
 decodes only the part of the JPEG the crop needs -> codec targets -> batch.
+
+Vectorised path (used when the transforms allow it, e.g. the default lists): per
+sample, only the file, its header and the random numbers are read (the same seeds as
+the per-sample path); the coordinate transforms and the warp geometry then run on 64
+samples at once, the crop is decoded and warped per sample, and the targets are encoded
+per batch (`batch_encode`). Its batches equal the per-sample path's bit for bit.
 """
 
 import logging
@@ -74,7 +80,11 @@ def build_topdown_pipeline(
         batch_size: samples per batch.
         transforms: per-sample transforms replacing the defaults
             (`default_topdown_transforms`); must produce `img` (and `targets` when
-            training), i.e. include TopdownAffine (and GenerateTarget).
+            training), i.e. include TopdownAffine (and GenerateTarget). When every
+            transform before TopdownAffine has a batched `apply` (GetBBoxCenterScale,
+            RandomFlip, RandomHalfBody, RandomBBoxTransform) the vectorised path runs
+            (same numbers, fewer ops per sample); transforms after the affine run per
+            sample, except a last GenerateTarget whose codec has `batch_encode`.
         shuffle: reshuffle each pass; defaults to `train`.
         seed: seeds the order and every sample's augmentation: same seed, same batches.
         drop_remainder: drop a last partial batch; defaults to `train`.

@@ -35,12 +35,17 @@ def _outer_product_heatmaps(profile_x: tf.Tensor, profile_y: tf.Tensor) -> tf.Te
     `heatmaps[y, x, k] = max_n profile_y[n, k, y] * profile_x[n, k, x]`; zeros when
     N == 0. The profiles are non-negative and already masked.
     """
+    if profile_x.shape[0] == 1:  # the top-down case: one instance, nothing to merge
+        return _instance_heatmaps(profile_x, profile_y)[0]
+    return tf.maximum(tf.reduce_max(_instance_heatmaps(profile_x, profile_y), axis=0), 0.0)
+
+
+def _instance_heatmaps(profile_x: tf.Tensor, profile_y: tf.Tensor) -> tf.Tensor:
+    """One heatmap stack per instance: (N, K, W), (N, K, H) -> (N, H, W, K)."""
     # Transposing the small (N, K, L) profiles is cheap; the (H, W, K) product is not.
     gx = tf.transpose(profile_x, [0, 2, 1])[:, None, :, :]  # (N, 1, W, K)
     gy = tf.transpose(profile_y, [0, 2, 1])[:, :, None, :]  # (N, H, 1, K)
-    if profile_x.shape[0] == 1:  # the top-down case: one instance, nothing to merge
-        return gy[0] * gx[0]
-    return tf.maximum(tf.reduce_max(gy * gx, axis=0), 0.0)
+    return gy * gx
 
 
 def generate_gaussian_heatmaps(
@@ -69,6 +74,36 @@ def generate_gaussian_heatmaps(
     Returns:
         heatmaps `(H, W, K)` float32 and keypoint_weights `(N, K)` float32.
     """
+    profile_x, profile_y, keypoint_weights = _gaussian_profiles(heatmap_size, keypoints,
+                                                                keypoints_visible, sigma)
+    return _outer_product_heatmaps(profile_x, profile_y), keypoint_weights
+
+
+def batch_generate_gaussian_heatmaps(
+    heatmap_size: Sequence[int],
+    keypoints: tf.Tensor,
+    keypoints_visible: tf.Tensor,
+    sigma: float,
+) -> Tuple[tf.Tensor, tf.Tensor]:
+    """`generate_gaussian_heatmaps` for a batch of single-instance samples at once.
+
+    Args:
+        heatmap_size: `(W, H)`.
+        keypoints: `(B, K, D)` keypoints in heatmap pixels, one instance per sample.
+        keypoints_visible: `(B, K)` visibilities.
+        sigma: Gaussian standard deviation in heatmap pixels.
+
+    Returns:
+        heatmaps `(B, H, W, K)` float32, each equal (bit for bit) to the sample's own
+        `generate_gaussian_heatmaps`, and keypoint_weights `(B, K)`.
+    """
+    profile_x, profile_y, keypoint_weights = _gaussian_profiles(heatmap_size, keypoints,
+                                                                keypoints_visible, sigma)
+    return _instance_heatmaps(profile_x, profile_y), keypoint_weights
+
+
+def _gaussian_profiles(heatmap_size, keypoints, keypoints_visible, sigma):
+    """MSRA's masked 1-D profiles (N, K, W), (N, K, H) and keypoint weights (N, K)."""
     width, height = int(heatmap_size[0]), int(heatmap_size[1])
     keypoints, keypoints_visible = _check_inputs(keypoints, keypoints_visible)
 
@@ -109,7 +144,7 @@ def generate_gaussian_heatmaps(
     inv_two_var = tf.constant(-0.5 / float(sigma)**2, tf.float32)
     profile_x = tf.where(cover_x & drawn[..., None], tf.exp(dx2 * inv_two_var), 0.0)
     profile_y = tf.where(cover_y, tf.exp(dy2 * inv_two_var), 0.0)
-    return _outer_product_heatmaps(profile_x, profile_y), keypoint_weights
+    return profile_x, profile_y, keypoint_weights
 
 
 def generate_unbiased_gaussian_heatmaps(
@@ -133,6 +168,36 @@ def generate_unbiased_gaussian_heatmaps(
     Returns:
         heatmaps `(H, W, K)` float32 and keypoint_weights `(N, K)` float32.
     """
+    profile_x, profile_y, keypoint_weights = _unbiased_profiles(heatmap_size, keypoints,
+                                                                keypoints_visible, sigma)
+    return _outer_product_heatmaps(profile_x, profile_y), keypoint_weights
+
+
+def batch_generate_unbiased_gaussian_heatmaps(
+    heatmap_size: Sequence[int],
+    keypoints: tf.Tensor,
+    keypoints_visible: tf.Tensor,
+    sigma: float,
+) -> Tuple[tf.Tensor, tf.Tensor]:
+    """`generate_unbiased_gaussian_heatmaps` for a batch of single-instance samples.
+
+    Args:
+        heatmap_size: `(W, H)`.
+        keypoints: `(B, K, D)` keypoints in heatmap pixels, one instance per sample.
+        keypoints_visible: `(B, K)` visibilities.
+        sigma: Gaussian standard deviation in heatmap pixels.
+
+    Returns:
+        heatmaps `(B, H, W, K)` float32 (each the sample's own result, bit for bit) and
+        keypoint_weights `(B, K)`.
+    """
+    profile_x, profile_y, keypoint_weights = _unbiased_profiles(heatmap_size, keypoints,
+                                                                keypoints_visible, sigma)
+    return _instance_heatmaps(profile_x, profile_y), keypoint_weights
+
+
+def _unbiased_profiles(heatmap_size, keypoints, keypoints_visible, sigma):
+    """DARK's 1-D profiles (N, K, W), (N, K, H) and keypoint weights (N, K)."""
     width, height = int(heatmap_size[0]), int(heatmap_size[1])
     keypoints, keypoints_visible = _check_inputs(keypoints, keypoints_visible)
     radius = tf.constant(3.0 * float(sigma), tf.float32)
@@ -150,4 +215,4 @@ def generate_unbiased_gaussian_heatmaps(
     dy2 = tf.square(tf.range(height, dtype=tf.float32) - keypoints[..., 1:2])
     profile_x = tf.where(drawn[..., None], tf.exp(dx2 * inv_two_var), 0.0)
     profile_y = tf.exp(dy2 * inv_two_var)
-    return _outer_product_heatmaps(profile_x, profile_y), keypoint_weights
+    return profile_x, profile_y, keypoint_weights

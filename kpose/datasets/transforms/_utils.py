@@ -11,14 +11,18 @@ _CDF_LOW = 0.5 * (1.0 + math.erf(-1.0 / math.sqrt(2.0)))
 _CDF_HIGH = 0.5 * (1.0 + math.erf(1.0 / math.sqrt(2.0)))
 
 
-def split_seed(sample: Mapping[str, tf.Tensor], num: int, owner: str) -> tf.Tensor:
-    """`num` independent stateless seeds `(num, 2)` from the sample's `seed`."""
+def seed_of(sample: Mapping[str, tf.Tensor], owner: str) -> tf.Tensor:
+    """The sample's stateless `seed` (2,), or a ValueError saying how to add one."""
     if "seed" not in sample:
         raise ValueError(
             f"{owner} needs a per-sample 'seed' (int (2,)) in the sample; got keys {sorted(sample)}. "
             "build_topdown_pipeline adds one; add it yourself when calling a transform directly.")
-    seed = tf.cast(sample["seed"], tf.int64)
-    return tf.random.experimental.stateless_split(seed, num)
+    return sample["seed"]
+
+
+def split_seed(sample: Mapping[str, tf.Tensor], num: int, owner: str) -> tf.Tensor:
+    """`num` independent stateless seeds `(num, 2)` from the sample's `seed`."""
+    return tf.random.experimental.stateless_split(tf.cast(seed_of(sample, owner), tf.int64), num)
 
 
 def uniform(seed: tf.Tensor, shape: Sequence[int] = ()) -> tf.Tensor:
@@ -44,3 +48,17 @@ def check_probability(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1], received {value!r}")
     return float(value)
+
+
+def select(cond: tf.Tensor, a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """`tf.where(cond, a, b)` with `cond` (...) broadcast over the trailing axes of `a`.
+
+    Lets one transform body run on a sample (`cond` a scalar) or on a batch of them
+    (`cond` (B,), values (B, ...)) with the same element-wise numbers.
+    """
+    cond = tf.convert_to_tensor(cond)
+    a = tf.convert_to_tensor(a)
+    extra = a.shape.rank - cond.shape.rank
+    if extra > 0:
+        cond = tf.reshape(cond, tf.concat([tf.shape(cond), tf.ones([extra], tf.int32)], axis=0))
+    return tf.where(cond, a, b)

@@ -52,6 +52,32 @@ class GenerateTarget:
         sample["targets"] = targets
         return sample
 
+    @property
+    def batchable(self) -> bool:
+        """Whether `apply_batch` can run: the encoder has a vectorised `batch_encode`."""
+        return callable(getattr(self.encoder, "batch_encode", None))
+
+    def apply_batch(self, batch: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The transform on a batch of samples (leading axis B) with the encoder's
+        `batch_encode` (`(B, K, 2)` keypoints, one instance per sample); `targets` items
+        are `(B, ...)` and equal the per-sample call's, stacked.
+        """
+        if not self.batchable:
+            raise ValueError(f"apply_batch needs an encoder with batch_encode(), received {self.encoder!r}")
+        batch = dict(batch)
+        key = "transformed_keypoints" if "transformed_keypoints" in batch else "keypoints"
+        require_keys(batch, [key, "keypoints_visible"], "GenerateTarget")
+        keypoints = tf.cast(batch[key], tf.float32)[..., :2]
+        visible = tf.cast(batch["keypoints_visible"], tf.float32)
+        targets = {name: tf.convert_to_tensor(value)
+                   for name, value in self.encoder.batch_encode(keypoints, visible).items()}
+        if self.use_dataset_keypoint_weights and "keypoint_weights" in targets:
+            require_keys(batch, ["joint_weights"], "GenerateTarget(use_dataset_keypoint_weights=True)")
+            targets["keypoint_weights"] = targets["keypoint_weights"] * tf.cast(
+                batch["joint_weights"], targets["keypoint_weights"].dtype)
+        batch["targets"] = targets
+        return batch
+
     def get_config(self) -> Dict[str, Any]:
         return {"encoder": self.encoder, "use_dataset_keypoint_weights": self.use_dataset_keypoint_weights}
 

@@ -27,6 +27,12 @@ class GetBBoxCenterScale:
         self.padding = float(padding)
 
     def __call__(self, sample: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        return self.apply(sample, {})
+
+    def apply(self, sample: Dict[str, tf.Tensor], draws: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The transform (it draws nothing: `draws` is unused); `sample` may carry a
+        leading batch axis B (the pipeline's vectorised path)."""
+        del draws
         sample = dict(sample)
         if "bbox_center" in sample and "bbox_scale" in sample:
             sample["bbox_scale"] = tf.cast(sample["bbox_scale"], tf.float32) * self.padding

@@ -5,8 +5,8 @@ from typing import Any, Dict, Sequence
 import gin
 import tensorflow as tf
 
-from kpose.datasets.transforms._utils import (check_probability, require_keys, split_seed,
-                                              truncated_unit_normal, uniform)
+from kpose.datasets.transforms._utils import (check_probability, require_keys, seed_of, select,
+                                              split_seed, truncated_unit_normal, uniform)
 
 
 @gin.register
@@ -19,6 +19,10 @@ class RandomBBoxTransform:
     `(mu, sigma)` are the middle and half-width of `scale_factor` (probability
     `scale_prob`), and `bbox_rotation` is `factor * rotate_factor` degrees (probability
     `rotate_prob`, else 0).
+
+    `draw(seed)` and `apply(sample, draws)` split the call into its random numbers
+    (per sample) and its arithmetic, which also runs on a batch of samples at once
+    (the pipeline's vectorised path).
 
     Args:
         shift_factor: maximum shift as a fraction of the box size.
@@ -50,20 +54,29 @@ class RandomBBoxTransform:
         self.rotate_prob = check_probability("rotate_prob", rotate_prob)
 
     def __call__(self, sample: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        return self.apply(sample, self.draw(seed_of(sample, "RandomBBoxTransform")))
+
+    def draw(self, seed: tf.Tensor) -> Dict[str, tf.Tensor]:
+        """The sample's random numbers from its stateless `seed` (2,): truncated-normal
+        `factors` (4,) (shift x, y, scale, rotation) and uniform `coins` (3,)."""
+        seeds = split_seed({"seed": seed}, 2, "RandomBBoxTransform")
+        return {"factors": truncated_unit_normal(seeds[0], [4]), "coins": uniform(seeds[1], [3])}
+
+    def apply(self, sample: Dict[str, tf.Tensor], draws: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The jitter with the numbers of `draw`; `sample` and `draws` may carry a leading
+        batch axis B, with the same numbers per sample as a single call."""
         sample = dict(sample)
         require_keys(sample, ["bbox_center", "bbox_scale"], "RandomBBoxTransform",
                      "Put GetBBoxCenterScale first.")
-        seeds = split_seed(sample, 2, "RandomBBoxTransform")
-        factors = truncated_unit_normal(seeds[0], [4])
-        coins = uniform(seeds[1], [3])
+        factors, coins = draws["factors"], draws["coins"]
         low, high = self.scale_factor
-        offset = tf.where(coins[0] < self.shift_prob, factors[:2] * self.shift_factor, 0.0)
-        resize = tf.where(coins[1] < self.scale_prob,
-                          factors[2] * (high - low) * 0.5 + (high + low) * 0.5, 1.0)
-        rotation = tf.where(coins[2] < self.rotate_prob, factors[3] * self.rotate_factor, 0.0)
+        offset = select(coins[..., 0] < self.shift_prob, factors[..., :2] * self.shift_factor, 0.0)
+        resize = tf.where(coins[..., 1] < self.scale_prob,
+                          factors[..., 2] * (high - low) * 0.5 + (high + low) * 0.5, 1.0)
+        rotation = tf.where(coins[..., 2] < self.rotate_prob, factors[..., 3] * self.rotate_factor, 0.0)
         scale = tf.cast(sample["bbox_scale"], tf.float32)
         sample["bbox_center"] = tf.cast(sample["bbox_center"], tf.float32) + offset * scale
-        sample["bbox_scale"] = scale * resize
+        sample["bbox_scale"] = scale * resize[..., None]
         sample["bbox_rotation"] = rotation
         return sample
 

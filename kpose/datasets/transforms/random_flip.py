@@ -5,7 +5,8 @@ from typing import Any, Dict, List, Sequence, Union
 import gin
 import tensorflow as tf
 
-from kpose.datasets.transforms._utils import check_probability, require_keys, split_seed, uniform
+from kpose.datasets.transforms._utils import (check_probability, require_keys, seed_of, select,
+                                              split_seed, uniform)
 from kpose.structures.bbox import FLIP_DIRECTIONS, flip_bbox
 from kpose.structures.keypoint import flip_keypoints
 
@@ -23,6 +24,10 @@ class RandomFlip:
 
     Also writes `flip` (bool) and `flip_direction` (int32: 0 none, 1 horizontal,
     2 vertical, 3 diagonal) for the last flip drawn.
+
+    `draw(seed)` and `apply(sample, draws)` split the call into its random numbers
+    (per sample) and its arithmetic, which also runs on a batch of samples at once
+    (the pipeline's vectorised path).
 
     Args:
         prob: flip probability; with a list of directions, either one probability
@@ -52,37 +57,45 @@ class RandomFlip:
         self._probs = probs
 
     def __call__(self, sample: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        require_keys(sample, ["img_shape", "flip_indices"], "RandomFlip")
+        return self.apply(sample, self.draw(seed_of(sample, "RandomFlip")))
+
+    def draw(self, seed: tf.Tensor) -> Dict[str, tf.Tensor]:
+        """The sample's random numbers from its stateless `seed` (2,): `{"u": ()}`."""
+        return {"u": uniform(split_seed({"seed": seed}, 1, "RandomFlip")[0])}
+
+    def apply(self, sample: Dict[str, tf.Tensor], draws: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """Flip with the numbers of `draw`; `sample` and `draws` may carry a leading batch
+        axis B (then the meta such as `flip_indices` stays unbatched), with the same
+        numbers per sample as a single call."""
         sample = dict(sample)
         require_keys(sample, ["img_shape", "flip_indices"], "RandomFlip")
-        u = uniform(split_seed(sample, 1, "RandomFlip")[0])
         # choice = index of the drawn direction, len(directions) for "no flip"
         bounds = tf.constant(list(_cumsum(self._probs)), tf.float32)
-        choice = tf.reduce_sum(tf.cast(u >= bounds, tf.int32))
+        u = tf.convert_to_tensor(draws["u"])
+        choice = tf.reduce_sum(tf.cast(u[..., None] >= bounds, tf.int32), axis=-1)
 
         img_shape = tf.cast(sample["img_shape"], tf.float32)
-        size = tf.stack([img_shape[1], img_shape[0]])
-        keys = [k for k in ("bbox", "bbox_center", "keypoints", "keypoints_visible") if k in sample]
-        current = {k: tf.cast(sample[k], tf.float32) for k in keys}
-
-        def make_branch(direction: str):
-            def branch():
-                out = dict(current)
-                if "bbox" in out:
-                    out["bbox"] = flip_bbox(out["bbox"], size, "xyxy", direction)
-                if "bbox_center" in out:
-                    out["bbox_center"] = flip_bbox(out["bbox_center"], size, "center", direction)
-                if "keypoints" in out:
-                    out["keypoints"], vis = flip_keypoints(
-                        out["keypoints"], out.get("keypoints_visible"), size, sample["flip_indices"],
-                        direction)
-                    if vis is not None:
-                        out["keypoints_visible"] = vis
-                return out
-            return branch
-
-        branches = [make_branch(d) for d in self._directions] + [lambda: dict(current)]
-        flipped = tf.switch_case(choice, branches) if keys else {}
-        sample.update(flipped)
+        # (2,) for one sample, (2, B) for a batch: the structures' flips index size[0]
+        size = tf.stack([img_shape[..., 1], img_shape[..., 0]])
+        current = {k: tf.cast(sample[k], tf.float32)
+                   for k in ("bbox", "bbox_center", "keypoints", "keypoints_visible") if k in sample}
+        out = dict(current)
+        for index, direction in enumerate(self._directions):
+            flipped = {}
+            if "bbox" in current:
+                flipped["bbox"] = flip_bbox(current["bbox"], size, "xyxy", direction)
+            if "bbox_center" in current:
+                flipped["bbox_center"] = flip_bbox(current["bbox_center"], size, "center", direction)
+            if "keypoints" in current:
+                flipped["keypoints"], vis = flip_keypoints(
+                    current["keypoints"], current.get("keypoints_visible"), size[..., None],
+                    sample["flip_indices"], direction)
+                if vis is not None:
+                    flipped["keypoints_visible"] = vis
+            hit = tf.equal(choice, index)
+            out = {k: select(hit, flipped[k], v) if k in flipped else v for k, v in out.items()}
+        sample.update(out)
 
         codes = tf.constant([FLIP_DIRECTIONS.index(d) + 1 for d in self._directions] + [0], tf.int32)
         code = tf.gather(codes, choice)

@@ -5,7 +5,8 @@ from typing import Any, Dict
 import gin
 import tensorflow as tf
 
-from kpose.datasets.transforms._utils import check_probability, require_keys, split_seed, uniform
+from kpose.datasets.transforms._utils import (check_probability, require_keys, seed_of, select,
+                                              split_seed, uniform)
 
 
 @gin.register
@@ -22,6 +23,10 @@ class RandomHalfBody:
     Reads `keypoints` (K, 2), `keypoints_visible` (K,), `upper_body_ids`,
     `lower_body_ids`, `bbox_center`, `bbox_scale`, `seed`; writes `bbox_center`,
     `bbox_scale` and `half_body` (bool).
+
+    `draw(seed)` and `apply(sample, draws)` split the call into its random numbers
+    (per sample) and its arithmetic, which also runs on a batch of samples at once
+    (the pipeline's vectorised path).
 
     Args:
         min_total_keypoints: minimum visible keypoints for the transform to apply.
@@ -50,14 +55,23 @@ class RandomHalfBody:
         self.upper_prioritized_prob = check_probability("upper_prioritized_prob", upper_prioritized_prob)
 
     def __call__(self, sample: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        return self.apply(sample, self.draw(seed_of(sample, "RandomHalfBody")))
+
+    def draw(self, seed: tf.Tensor) -> Dict[str, tf.Tensor]:
+        """The sample's random numbers from its stateless `seed` (2,): apply / prefer-upper coins."""
+        seeds = split_seed({"seed": seed}, 2, "RandomHalfBody")
+        return {"apply": uniform(seeds[0]), "upper": uniform(seeds[1])}
+
+    def apply(self, sample: Dict[str, tf.Tensor], draws: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The transform with the numbers of `draw`; `sample` and `draws` may carry a
+        leading batch axis B (the body-part ids stay unbatched), same numbers per sample."""
         sample = dict(sample)
         require_keys(sample, ["keypoints", "keypoints_visible", "upper_body_ids", "lower_body_ids",
                               "bbox_center", "bbox_scale"], "RandomHalfBody",
                      "Put GetBBoxCenterScale first.")
-        seeds = split_seed(sample, 2, "RandomHalfBody")
-        keypoints = tf.cast(sample["keypoints"], tf.float32)[:, :2]
+        keypoints = tf.cast(sample["keypoints"], tf.float32)[..., :2]
         visible = tf.cast(sample["keypoints_visible"], tf.float32) > 0
-        k = tf.shape(visible)[0]
+        k = tf.shape(visible)[-1]
 
         def half_mask(ids):
             ids = tf.reshape(tf.cast(ids, tf.int32), [-1])
@@ -65,27 +79,27 @@ class RandomHalfBody:
             return tf.logical_and(member, visible)
 
         upper, lower = half_mask(sample["upper_body_ids"]), half_mask(sample["lower_body_ids"])
-        num_total = tf.reduce_sum(tf.cast(visible, tf.int32))
-        num_upper = tf.reduce_sum(tf.cast(upper, tf.int32))
-        num_lower = tf.reduce_sum(tf.cast(lower, tf.int32))
+        num_total = tf.reduce_sum(tf.cast(visible, tf.int32), axis=-1)
+        num_upper = tf.reduce_sum(tf.cast(upper, tf.int32), axis=-1)
+        num_lower = tf.reduce_sum(tf.cast(lower, tf.int32), axis=-1)
         upper_ok = num_upper >= self.min_upper_keypoints
         lower_ok = num_lower >= self.min_lower_keypoints
-        prefer_upper = uniform(seeds[1]) < self.upper_prioritized_prob
-        apply = ((num_total >= self.min_total_keypoints) & (uniform(seeds[0]) <= self.prob)
+        prefer_upper = draws["upper"] < self.upper_prioritized_prob
+        apply = ((num_total >= self.min_total_keypoints) & (draws["apply"] <= self.prob)
                  & (upper_ok | lower_ok))
         use_upper = tf.where(upper_ok & lower_ok, prefer_upper, upper_ok)
-        mask = tf.where(use_upper, upper, lower)
+        mask = select(use_upper, upper, lower)
 
-        maskf = tf.cast(mask, tf.float32)[:, None]
-        count = tf.maximum(tf.reduce_sum(maskf), 1.0)
-        center = tf.reduce_sum(keypoints * maskf, axis=0) / count
+        maskf = tf.cast(mask, tf.float32)[..., None]  # (..., K, 1)
+        count = tf.maximum(tf.reduce_sum(maskf, axis=-2), 1.0)
+        center = tf.reduce_sum(keypoints * maskf, axis=-2) / count
         big = tf.constant(3.0e38)
-        low = tf.reduce_min(tf.where(mask[:, None], keypoints, big), axis=0)
-        high = tf.reduce_max(tf.where(mask[:, None], keypoints, -big), axis=0)
+        low = tf.reduce_min(tf.where(mask[..., None], keypoints, big), axis=-2)
+        high = tf.reduce_max(tf.where(mask[..., None], keypoints, -big), axis=-2)
         scale = (high - low) * self.padding
 
-        sample["bbox_center"] = tf.where(apply, center, tf.cast(sample["bbox_center"], tf.float32))
-        sample["bbox_scale"] = tf.where(apply, scale, tf.cast(sample["bbox_scale"], tf.float32))
+        sample["bbox_center"] = select(apply, center, tf.cast(sample["bbox_center"], tf.float32))
+        sample["bbox_scale"] = select(apply, scale, tf.cast(sample["bbox_scale"], tf.float32))
         sample["half_body"] = apply
         return sample
 
