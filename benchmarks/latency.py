@@ -18,6 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # recipe_models
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -34,12 +35,11 @@ def build_r50():
 
 
 def build_rtmpose_m():
-    """RTMPose-m at 256x192, once the model zoo provides it (None until then)."""
-    try:
-        from kpose.models import rtmpose_m  # provided by the model-zoo issue
-    except ImportError:
-        return None
-    return rtmpose_m(flip_test=False)
+    """RTMPose-m at 256x192, from its recipe (rtmpose-m_coco-256x192.gin), flip test off."""
+    from recipe_models import build_recipe
+
+    parts = build_recipe("rtmpose-m_coco-256x192", ["TopdownPoseEstimator.flip_test = False"])
+    return parts["model"]()
 
 
 MODELS = {"r50": build_r50, "rtmpose-m": build_rtmpose_m}
@@ -82,12 +82,10 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     for name in args.models:
         model = MODELS[name]()
-        if model is None:
-            print(f"# {name}: not available in kpose yet (model-zoo issue); skipped")
-            continue
         w, h = model.codec.input_size
         model(np.zeros((1, h, w, 3), np.uint8))
-        tmp = tempfile.mkdtemp(prefix=f"latency_{name}_")
+        tmp_dir = tempfile.TemporaryDirectory(prefix=f"latency_{name}_")
+        tmp = tmp_dir.name
         crops = {b: rng.integers(0, 256, (b, h, w, 3), dtype=np.uint8) for b in args.batches}
         for fmt in args.formats:
             if fmt == "keras":
@@ -112,6 +110,7 @@ def main(argv=None):
             for b in args.batches:
                 ms = _time(runners[b], args.warmup, args.iters)
                 print(f"{name} {fmt} batch={b} latency_ms={ms:.1f}", flush=True)
+        tmp_dir.cleanup()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python tools/export.py --gin_file F --checkpoint C --format saved_model|tflite|keras \
         [--quantize none|fp16|int8] [--calibration_data DIR] [--decode graph|none] \
-        --output saved_models/NAME
+        [--int8_float decode|head_output|none] --output saved_models/NAME
 
 Writes into the --output folder `saved_model/`, `model_{fp32,fp16,int8}.tflite` or
 `model.keras` (`_nodecode` appended with --decode none), each with its metadata json beside
@@ -33,6 +33,10 @@ def main(argv=None):
                         help="COCO json with the person boxes of the calibration images "
                              "(default: one whole-image box per image)")
     parser.add_argument("--decode", default="graph", choices=("graph", "none"))
+    parser.add_argument("--int8_float", default="decode",
+                        choices=("decode", "head_output", "none"),
+                        help="int8: what stays float after the network (default: flip-back "
+                             "and decode; 'none' quantises the keypoint maths too, -5 AP)")
     parser.add_argument("--output", required=True, help="export folder, saved_models/NAME")
     args = parser.parse_args(argv)
 
@@ -45,7 +49,8 @@ def main(argv=None):
     path = export_lib.export(
         output_dir=args.output, artifact_format=args.format, quantize=args.quantize,
         decode=args.decode, calibration_data=args.calibration_data,
-        calibration_ann_file=args.calibration_ann_file, checkpoint=args.checkpoint)
+        calibration_ann_file=args.calibration_ann_file, checkpoint=args.checkpoint,
+        int8_float=args.int8_float)
     print(f"exported {path} (metadata {export_lib.metadata_path(path)})")
 
 

@@ -16,12 +16,18 @@ Signatures (SavedModel; TFLite carries `crops` only, see `export_tflite`):
 With `decode="none"` both signatures return the raw head outputs instead (flip test still
 in the graph), for runtimes whose GPU delegates lack ArgMax / GatherND; `image` then also
 returns each box's `center` and `scale` so the app maps crop pixels back itself. The
-metadata's `decode` entry says how.
+metadata's `decode` entry says how, per codec. Structured outputs (SimCC's pair) are
+flattened to `outputs_0`, `outputs_1`, ...; a VisPredictHead adds `keypoint_visibility`.
+
+int8 TFLite quantises the network and keeps what follows it (flip-back, flip averaging,
+decode) in float, see `export_tflite(int8_float=...)`.
 """
 
 import datetime
 import json
+import logging
 import os
+import re
 import tempfile
 from typing import Any, Callable, Dict, Iterable, Optional, Sequence
 
@@ -47,12 +53,47 @@ def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
 
 
 def _output_dict(outputs: Any) -> Dict[str, tf.Tensor]:
-    """Raw head outputs as a dict of named tensors (tensor, tuple/list or dict)."""
+    """Raw head outputs as flat named tensors: `outputs` for one tensor, else
+    `outputs_0`, `outputs_1`, ... in `tf.nest.flatten` order (SimCC's `(x, y)` pair ->
+    `outputs_0` = x, `outputs_1` = y). Signatures cannot return nested structures."""
     if isinstance(outputs, dict):
         return {str(k): v for k, v in outputs.items()}
-    if isinstance(outputs, (tuple, list)):
-        return {f"outputs_{i}": v for i, v in enumerate(outputs)}
-    return {"outputs": outputs}
+    flat = tf.nest.flatten(outputs)
+    if len(flat) == 1 and not isinstance(outputs, (tuple, list)):
+        return {"outputs": flat[0]}
+    return {f"outputs_{i}": v for i, v in enumerate(flat)}
+
+
+def _name_order(name: str):
+    match = re.fullmatch(r"outputs_(\d+)", name)
+    return int(match.group(1)) if match else -1
+
+
+def raw_outputs(out: Dict[str, Any], structure: Any = None) -> Any:
+    """Inverse of `_output_dict`: the head outputs a codec decodes, from a signature's
+    named outputs (`outputs`, or `outputs_0`, `outputs_1`, ...; other keys ignored).
+
+    Args:
+        out: the signature's outputs.
+        structure: the nesting to rebuild (the metadata's `decode.output_structure`);
+            None gives a tuple of the `outputs_i` in order.
+    """
+    if "outputs" in out:
+        return out["outputs"]
+    count = sum(1 for k in out if re.fullmatch(r"outputs_\d+", str(k)))
+    if count == 0:
+        raise ValueError(f"no raw outputs (outputs, outputs_0, ...) among {sorted(out)}")
+    flat = [out[f"outputs_{i}"] for i in range(count)]
+    if structure is None:
+        return tuple(flat)
+    return tf.nest.pack_sequence_as(_as_tuples(structure), flat)
+
+
+def _as_tuples(structure: Any) -> Any:
+    # json turns tuples into lists; codecs test for tuple/list either way.
+    if isinstance(structure, list):
+        return tuple(_as_tuples(s) for s in structure)
+    return structure
 
 
 def crop_boxes(image: tf.Tensor, bboxes: tf.Tensor, input_size: Sequence[int],
@@ -99,6 +140,7 @@ class _PoseModule(tf.Module):
         _check_choice("decode", decode, DECODE)
         self.model = model
         self.decode = decode
+        self.output_structure = None  # set when a signature is traced
         self.input_size = tuple(int(v) for v in model.codec.input_size)
         w, h = self.input_size
         self.crops = tf.function(self._crops, input_signature=[
@@ -109,11 +151,24 @@ class _PoseModule(tf.Module):
 
     def _crops(self, crops):
         outputs = self.model.predict_outputs(crops)
+        visibility = None
+        if callable(getattr(self.model.head, "split_outputs", None)):
+            # VisPredictHead: the codec decodes the pose part; visibility rides along.
+            outputs, visibility = self.model.head.split_outputs(outputs)
+        names = _output_dict(outputs)
+        # Names in the raw outputs' nesting (json lists), for the metadata.
+        self.output_structure = _to_jsonable(tf.nest.pack_sequence_as(
+            outputs, sorted(names, key=_name_order)) if not isinstance(outputs, dict)
+            else sorted(names))
         if self.decode == "none":
-            return _output_dict(outputs)
-        keypoints, scores = self.model.codec.batch_decode(outputs)
-        return {"keypoints": tf.cast(keypoints, tf.float32),
-                "keypoint_scores": tf.cast(scores, tf.float32)}
+            results = names
+        else:
+            keypoints, scores = self.model.codec.batch_decode(outputs)
+            results = {"keypoints": tf.cast(keypoints, tf.float32),
+                       "keypoint_scores": tf.cast(scores, tf.float32)}
+        if visibility is not None:
+            results["keypoint_visibility"] = tf.cast(visibility, tf.float32)
+        return results
 
     def _image(self, image, bboxes):
         crops, center, scale = crop_boxes(image, bboxes, self.input_size)
@@ -146,25 +201,93 @@ def _kpose_version() -> str:
         return "unknown (source checkout)"
 
 
-def _decode_notes(model: keras.Model, decode: str) -> Dict[str, Any]:
+def _codec_decode_rule(codec: Any) -> str:
+    """How to turn a codec's raw outputs into keypoints (crop pixels) and scores, in
+    words an app developer can implement without kpose."""
+    name = type(codec).__name__
+    get = lambda attr, default=None: getattr(codec, attr, default)  # noqa: E731
+    if name == "MSRAHeatmap":
+        size = list(get("heatmap_size"))
+        if get("unbiased"):
+            refine = (f"DARK refinement: blur each map with a {get('blur_kernel_size')}x"
+                      f"{get('blur_kernel_size')} Gaussian (rescaled to its old maximum), "
+                      "clamp at 1e-10, take the log, and move the maximum by -H^-1 g "
+                      "(central differences) when 1 < x < w - 2 and 1 < y < h - 2")
+        else:
+            refine = ("move x by 0.25 * sign(H[y, x+1] - H[y, x-1]) when 1 < x < w - 1, and "
+                      "y by 0.25 * sign(H[y+1, x] - H[y-1, x]) when 1 < y < h - 1")
+        return (f"outputs: heatmaps (B, h, w, K), h x w = {size[1]} x {size[0]}. Per "
+                "keypoint k: (x, y) = argmax of H = outputs[b, :, :, k], score = its value "
+                f"(a maximum <= 0 gives (x, y) = (-1, -1)); {refine}; keypoint = (x, y) * "
+                f"input_size / heatmap_size = (x, y) * {_to_jsonable(list(get('scale_factor')))}.")
+    if name == "UDPHeatmap":
+        (w, h), (in_w, in_h) = get("heatmap_size"), get("input_size")
+        return (f"outputs: UDP heatmaps (B, h, w, K), h x w = {h} x {w} ({get('heatmap_type')}; "
+                "'combined' has 3K channels: use the codec): argmax per channel (score = the "
+                f"maximum), DARK-UDP refinement (blur kernel {get('blur_kernel_size')}), then "
+                "keypoint = (x, y) * input_size / (heatmap_size - 1) = "
+                f"[{in_w / (w - 1)}, {in_h / (h - 1)}].")
+    if name == "MegviiHeatmap":
+        return (f"outputs: heatmaps (B, h, w, K): blur each map ({get('kernel_size')}x"
+                f"{get('kernel_size')} Gaussian), argmax (x, y), then add 0.5 + 0.25 * sign "
+                "of the neighbour difference per axis when 1 < x < w - 1 and 1 < y < h - 1; "
+                f"keypoint = (x, y) * {_to_jsonable(list(get('scale_factor')))}; score = "
+                "maximum / 255 + 0.5.")
+    if name == "SimCCLabel":
+        ratio = get("simcc_split_ratio")
+        dark = (f" Then DARK along each axis (blur kernel from sigma {list(get('sigma'))})."
+                if get("use_dark") else "")
+        return ("outputs: outputs_0 = simcc_x (B, K, Wx), outputs_1 = simcc_y (B, K, Wy), "
+                f"Wx x Wy = {list(get('simcc_size'))}. Per keypoint: x = argmax(simcc_x) / "
+                f"{ratio}, y = argmax(simcc_y) / {ratio} (simcc_split_ratio); score = "
+                "min(max(simcc_x), max(simcc_y)); a score <= 0 gives (-1, -1)." + dark)
+    if name == "RegressionLabel":
+        w, h = get("input_size")
+        return ("outputs: (B, K, 2) normalised (x, y), or (B, K, 4) (x, y, sigma_x, "
+                f"sigma_y) for RLE: keypoint = (x * {w}, y * {h}) (input_size); score = 1 "
+                "for (B, K, 2), mean(1 - sigma_x, 1 - sigma_y) for (B, K, 4).")
+    if name == "IntegralRegressionLabel":
+        w, h = get("input_size")
+        return ("outputs: outputs_0 = (B, K, 2) normalised (x, y) (the soft-argmax), "
+                "outputs_1 = the (B, h, w, K) heatmaps (not needed to decode): keypoint = "
+                f"(x * {w}, y * {h}) (input_size); score = 1.")
+    return (f"outputs: {name}'s raw outputs; decode with its batch_decode (no written "
+            "rule for this codec).")
+
+
+def _decode_notes(model: keras.Model, decode: str,
+                  output_structure: Any = None) -> Dict[str, Any]:
     codec = model.codec
+    visibility = callable(getattr(model.head, "split_outputs", None))
     if decode == "graph":
-        return {"mode": "graph", "note": "keypoints are decoded in the graph"}
-    return {
+        notes = {"mode": "graph", "note": "keypoints are decoded in the graph"}
+        if visibility:
+            notes["keypoint_visibility"] = "(B, K) visibility probabilities (sigmoid applied)"
+        return notes
+    notes = {
         "mode": "none",
         "note": ("outputs are the raw head outputs after flip-test averaging (if "
-                 "flip_test); decode them with the codec below (kpose: "
-                 "keras.saving.deserialize_keras_object(metadata['codec'])"
-                 ".batch_decode(outputs)) to get keypoints in crop pixels; for the image "
+                 "flip_test); decode them as `rule` says, or in Python with kpose: "
+                 "keras.saving.deserialize_keras_object(metadata['codec']).batch_decode("
+                 "kpose.apis.export.raw_outputs(outputs, metadata['decode']"
+                 "['output_structure'])), to get keypoints in crop pixels; for the image "
                  "signature map them to image pixels with keypoints / input_size * scale "
                  "+ center - scale / 2, per box."),
         "codec_class": type(codec).__name__,
+        "rule": _codec_decode_rule(codec),
+        "output_structure": output_structure,
     }
+    if visibility:
+        notes["keypoint_visibility"] = ("(B, K) visibility probabilities (sigmoid "
+                                        "applied), not part of `outputs`")
+    return notes
 
 
 def build_metadata(model: keras.Model, metainfo: Any = None, *, artifact_format: str,
                    quantize: str = "none", decode: str = "graph",
-                   signatures: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                   signatures: Optional[Dict[str, Any]] = None,
+                   output_structure: Any = None, quantization: Optional[Dict[str, Any]] = None
+                   ) -> Dict[str, Any]:
     """The metadata json of an artifact (a plain dict).
 
     Args:
@@ -175,11 +298,14 @@ def build_metadata(model: keras.Model, metainfo: Any = None, *, artifact_format:
         quantize: "none", "fp16" or "int8".
         decode: "graph" or "none".
         signatures: {name: {"inputs": {...}, "outputs": {...}}} descriptions.
+        output_structure: with decode "none", the nesting of the raw outputs by name
+            (e.g. `["outputs_0", "outputs_1"]` for SimCC's pair).
+        quantization: details of the quantisation (e.g. which layers stay float).
     """
     meta: Dict[str, Any] = {
         "format": artifact_format,
         "quantize": quantize,
-        "decode": _decode_notes(model, decode),
+        "decode": _decode_notes(model, decode, output_structure),
         "kpose_version": _kpose_version(),
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "tensorflow_version": tf.__version__,
@@ -193,6 +319,8 @@ def build_metadata(model: keras.Model, metainfo: Any = None, *, artifact_format:
         "signatures": signatures or {},
         "gin_config": gin.config_str(),
     }
+    if quantization:
+        meta["quantization"] = quantization
     try:
         meta["gin_operative_config"] = gin.operative_config_str()
     except Exception:  # noqa: BLE001 (gin not parsed)
@@ -271,7 +399,8 @@ def export_saved_model(model: keras.Model, path: str, metainfo: Any = None,
     if write_metadata:
         info = {name: _signature_info(fn) for name, fn in fns.items()}
         _write_metadata(path, build_metadata(model, metainfo, artifact_format="saved_model",
-                                             decode=decode, signatures=info))
+                                             decode=decode, signatures=info,
+                                             output_structure=module.output_structure))
     return path
 
 
@@ -291,12 +420,15 @@ def export_keras(model: keras.Model, path: str, metainfo: Any = None) -> str:
     return path
 
 
-def _frozen_crops_saved_model(model: keras.Model, decode: str, path: str) -> str:
+def _frozen_crops_saved_model(model: keras.Model, decode: str, path: str):
     """A SavedModel of the `crops` signature with the weights folded into constants.
 
     TF 2.21's converter keeps Keras 3 variables as READ_VARIABLE ops, which read NaN in
     the interpreter (no initialiser runs), whether it starts from a SavedModel or from a
     concrete function; freezing first gives a plain constant graph.
+
+    Returns:
+        `(path, output_structure)`, the latter as `_PoseModule.output_structure`.
     """
     from tensorflow.python.framework.convert_to_constants import \
         convert_variables_to_constants_v2
@@ -309,11 +441,55 @@ def _frozen_crops_saved_model(model: keras.Model, decode: str, path: str) -> str
     holder.crops = tf.function(
         lambda crops: dict(zip(names, tf.nest.flatten(frozen(crops)))),
         input_signature=[fn.structured_input_signature[0][0]])
-    tf.saved_model.save(holder, path, signatures={"crops": holder.crops.get_concrete_function()})
-    return path
+    # SiLU (CSPNeXt, the GAU) is a custom-gradient op whose captured `beta` cannot be
+    # serialised once frozen; an inference artifact needs no gradients.
+    tf.saved_model.save(holder, path, signatures={"crops": holder.crops.get_concrete_function()},
+                        options=tf.saved_model.SaveOptions(experimental_custom_gradients=False))
+    return path, module.output_structure
 
 
-def _convert(converter, quantize: str, representative_crops) -> bytes:
+INT8_FLOAT = ("none", "decode", "head_output")
+
+
+def _float_tail_nodes(calibrated: bytes, model_name: str, float_tail: str) -> list:
+    """Output tensor names of the ops int8 conversion keeps in float.
+
+    The estimator's ops carry its name scope (`<model name>[_n]/...`); every op that
+    consumes, directly or not, a tensor the estimator outputs is the tail: flip-back,
+    flip averaging and the decode. "head_output" adds the ops that produce those tensors
+    (e.g. the heatmap head's `final_layer`, RTMCC's `cls_x` / `cls_y`).
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=calibrated)
+    tensors = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()  # noqa: SLF001 (no public graph API)
+    scope = re.compile(rf"^{re.escape(model_name)}(_\d+)?/")
+    in_model = [any(scope.match(part) for part in
+                    tensors.get(o["outputs"][0], "").split(";")) if len(o["outputs"]) else False
+                for o in ops]
+    producer = {t: i for i, o in enumerate(ops) for t in o["outputs"]}
+    tail, heads = set(), set()
+    for i, op in enumerate(ops):  # ops are in execution (topological) order
+        for t in op["inputs"]:
+            j = producer.get(int(t))
+            if j is None:
+                continue
+            if (in_model[j] and not in_model[i]) or j in tail:
+                tail.add(i)
+                if in_model[j] and not in_model[i]:
+                    heads.add(j)
+    if not any(in_model):
+        logging.getLogger(__name__).warning(
+            "int8: no op carries the model's name scope %r; nothing is kept float",
+            model_name)
+    chosen = tail | (heads if float_tail == "head_output" else set())
+    return sorted({tensors[t] for i in chosen for t in ops[i]["outputs"]})
+
+
+def _convert(converter, quantize: str, representative_crops, model_name: str = "",
+             float_tail: str = "decode"):
+    """Runs the converter; returns `(flatbuffer, quantisation details)`."""
     if quantize == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -329,13 +505,27 @@ def _convert(converter, quantize: str, representative_crops) -> bytes:
         # int8 kernels wherever one exists; decode's float maths keep float builtins.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                tf.lite.OpsSet.TFLITE_BUILTINS]
-    return converter.convert()
+        if float_tail != "none":
+            # Calibrate, then quantise with the tail denylisted (what
+            # tf.lite.experimental.QuantizationDebugger does for selective quantisation):
+            # int8 keypoint coordinates and int8 neighbour differences cost 5 AP points.
+            from tensorflow.lite.python import convert as lite_convert
+
+            converter._experimental_calibrate_only = True  # noqa: SLF001
+            calibrated = converter.convert()
+            nodes = _float_tail_nodes(calibrated, model_name, float_tail)
+            flatbuffer = lite_convert.mlir_quantize(calibrated, denylisted_nodes=nodes)
+            return flatbuffer, {"scheme": "int8 weights (per-channel) and activations",
+                                "float_tail": float_tail, "float_tensors": len(nodes)}
+        return converter.convert(), {"scheme": "int8 weights (per-channel) and activations",
+                                     "float_tail": "none"}
+    return converter.convert(), None
 
 
 def export_tflite(model: keras.Model, path: str, metainfo: Any = None, quantize: str = "none",
                   decode: str = "graph",
-                  representative_crops: Optional[Callable[[], Iterable[np.ndarray]]] = None
-                  ) -> str:
+                  representative_crops: Optional[Callable[[], Iterable[np.ndarray]]] = None,
+                  int8_float: str = "decode") -> str:
     """Converts the `crops` signature to a `.tflite` flatbuffer.
 
     TFLite has no builtin for the in-graph affine warp (`ImageProjectiveTransformV3`), so
@@ -346,27 +536,33 @@ def export_tflite(model: keras.Model, path: str, metainfo: Any = None, quantize:
         model: a built top-down estimator.
         path: the `.tflite` file to write.
         metainfo: the dataset's `DatasetMeta` for the metadata json.
-        quantize: "none" (fp32), "fp16" (fp16 weights) or "int8" (full-integer
-            post-training quantisation: int8 weights and activations, calibrated on
-            `representative_crops`; the decode ops that have no int8 kernel stay float).
+        quantize: "none" (fp32), "fp16" (fp16 weights) or "int8" (post-training
+            quantisation: int8 weights and activations, calibrated on
+            `representative_crops`).
         decode: "graph" or "none".
         representative_crops: for int8, a callable returning an iterable of uint8 crop
             batches (B, h, w, 3), e.g. `calibration_crops(folder, input_size)`.
+        int8_float: for int8, what stays float after the network: "decode" (default:
+            flip-back, flip averaging and decode, i.e. everything after the estimator's
+            outputs), "head_output" (also the layer that produces the outputs) or "none"
+            (every op with an int8 kernel is int8, keypoint coordinates included).
 
     Returns:
         `path`.
     """
     _check_choice("quantize", quantize, QUANTIZE)
     _check_choice("decode", decode, DECODE)
+    _check_choice("int8_float", int8_float, INT8_FLOAT)
     if not os.fspath(path).endswith(".tflite"):
         raise ValueError(f"a TFLite export path must end with '.tflite', received {path!r}")
     if quantize == "int8" and representative_crops is None:
         raise ValueError("quantize='int8' needs representative_crops (calibration images)")
     _built(model)
     with tempfile.TemporaryDirectory() as tmp:
-        saved = _frozen_crops_saved_model(model, decode, os.path.join(tmp, "frozen"))
+        saved, structure = _frozen_crops_saved_model(model, decode, os.path.join(tmp, "frozen"))
         converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["crops"])
-        flatbuffer = _convert(converter, quantize, representative_crops)
+        flatbuffer, quantization = _convert(converter, quantize, representative_crops,
+                                            model.name, int8_float)
     with open(path, "wb") as f:
         f.write(flatbuffer)
     from ai_edge_litert.interpreter import Interpreter
@@ -379,7 +575,9 @@ def export_tflite(model: keras.Model, path: str, metainfo: Any = None, quantize:
                            for k, v in runner.get_output_details().items()}}
     _write_metadata(path, build_metadata(model, metainfo, artifact_format="tflite",
                                          quantize=quantize, decode=decode,
-                                         signatures={"crops": details}))
+                                         signatures={"crops": details},
+                                         output_structure=structure,
+                                         quantization=quantization))
     return path
 
 
@@ -486,7 +684,7 @@ def export(output_dir: str, artifact_format: str = "saved_model", quantize: str 
            decode: str = "graph", calibration_data: Optional[str] = None,
            calibration_ann_file: Optional[str] = None, checkpoint: Optional[str] = None,
            model: Optional[Callable] = None, metainfo: Any = None,
-           calibration_images: int = 200) -> str:
+           calibration_images: int = 200, int8_float: str = "decode") -> str:
     """The `export` root: builds the gin-bound estimator, loads weights, writes an artifact.
 
     Args:
@@ -501,6 +699,7 @@ def export(output_dir: str, artifact_format: str = "saved_model", quantize: str 
         metainfo: dataset meta (name, path or `DatasetMeta`); defaults to the one bound to
             `metainfo_flip_indices.metainfo`, else "coco".
         calibration_images: at most this many calibration crops.
+        int8_float: for int8, what stays float (`export_tflite`'s argument).
 
     Returns:
         The artifact's path (its metadata is `<artifact>.json` beside it).
@@ -511,6 +710,7 @@ def export(output_dir: str, artifact_format: str = "saved_model", quantize: str 
     _check_choice("format", artifact_format, FORMATS)
     _check_choice("quantize", quantize, QUANTIZE)
     _check_choice("decode", decode, DECODE)
+    _check_choice("int8_float", int8_float, INT8_FLOAT)
     if quantize != "none" and artifact_format != "tflite":
         raise ValueError(f"quantize={quantize!r} applies to --format tflite only, received "
                          f"format {artifact_format!r}")
@@ -548,4 +748,4 @@ def export(output_dir: str, artifact_format: str = "saved_model", quantize: str 
                                   max_images=calibration_images, ann_file=calibration_ann_file,
                                   metainfo=meta)
     return export_tflite(est, path, meta, quantize=quantize, decode=decode,
-                         representative_crops=crops)
+                         representative_crops=crops, int8_float=int8_float)

@@ -9,7 +9,8 @@ import numpy as np
 import tensorflow as tf
 
 from kpose.apis.constant_output_error import ConstantOutputError
-from kpose.apis.export import BBOX_PADDING, crop_boxes, crop_to_image, metadata_path
+from kpose.apis.export import (BBOX_PADDING, crop_boxes, crop_to_image, metadata_path,
+                               raw_outputs)
 
 
 class ExportedModel:
@@ -76,10 +77,7 @@ class ExportedModel:
         if self.decode == "graph":
             return (np.asarray(out["keypoints"], np.float32),
                     np.asarray(out["keypoint_scores"], np.float32))
-        if "outputs" in out:
-            outputs = out["outputs"]
-        else:
-            outputs = tuple(out[f"outputs_{i}"] for i in range(len(out)))
+        outputs = raw_outputs(out, self.metadata["decode"].get("output_structure"))
         keypoints, scores = self.codec.batch_decode(outputs)
         return np.asarray(keypoints, np.float32), np.asarray(scores, np.float32)
 

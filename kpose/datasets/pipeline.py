@@ -14,6 +14,7 @@ per batch (`batch_encode`). Its batches equal the per-sample path's bit for bit.
 import logging
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
+import cv2
 import gin
 import numpy as np
 import tensorflow as tf
@@ -104,6 +105,9 @@ def build_topdown_pipeline(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive int, received {batch_size!r}")
+    # cv2's own thread pool competes with tf.data's parallel calls for the same cores
+    # (mmengine sets opencv_num_threads=0 in its data workers for the same reason).
+    cv2.setNumThreads(0)
     columns = _record_columns(records, train)
     num = int(columns["img_path"].shape[0])
     if num == 0:

@@ -173,3 +173,61 @@ def test_artifact_paths():
         "out", "saved_model_nodecode")
     assert export_lib.metadata_path("out/model_fp16.tflite") == "out/model_fp16.json"
     assert export_lib.metadata_path("out/saved_model/") == "out/saved_model.json"
+
+
+def test_heatmap_flip_off_saved_model_and_tflite_equal_keras(tmp_path):
+    from kpose.apis.exported_model import ExportedModel
+
+    tf.keras.utils.set_random_seed(1)
+    model = tiny_model(flip_test=False)
+    crops = heatmap_crops(3, seed=4)
+    ref = model.predict_step(tf.constant(crops))
+    for path in (export_lib.export_saved_model(model, str(tmp_path / "sm"), signatures=("crops",)),
+                 export_lib.export_tflite(model, str(tmp_path / "m.tflite"))):
+        keypoints, scores = ExportedModel(path).predict_crops(crops)
+        np.testing.assert_allclose(keypoints, ref["keypoints"], atol=1e-4)
+        np.testing.assert_allclose(scores, ref["keypoint_scores"], atol=1e-4)
+
+
+def _producer_of_output(path, output="keypoints"):
+    """Op type producing a TFLite signature output, and the dtypes of all op outputs."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path)
+    index = interpreter.get_signature_runner("crops").get_output_details()[output]["index"]
+    for op in interpreter._get_ops_details():
+        if index in list(op["outputs"]):
+            return op["op_name"]
+    raise AssertionError(f"no op produces {output}")
+
+
+def test_int8_decodes_in_float(model, tmp_path):
+    """int8 keeps flip-back and decode float: the graph's keypoints are exactly the float
+    decode of the int8 network's outputs; quantising the decode too moves them."""
+    from kpose.apis.exported_model import ExportedModel
+
+    calibration = heatmap_crops(16, seed=5)
+    calib = lambda: [calibration[:8], calibration[8:]]  # noqa: E731
+    graph = export_lib.export_tflite(model, str(tmp_path / "q.tflite"), quantize="int8",
+                                     representative_crops=calib)
+    raw = export_lib.export_tflite(model, str(tmp_path / "q_raw.tflite"), quantize="int8",
+                                   decode="none", representative_crops=calib)
+    crops = heatmap_crops(4, seed=6)
+    keypoints, scores = ExportedModel(graph).predict_crops(crops)
+    heatmaps = ExportedModel(raw)._runner(crops=crops)["outputs"]
+    ref_keypoints, ref_scores = model.codec.batch_decode(heatmaps)
+    np.testing.assert_allclose(keypoints, ref_keypoints, atol=1e-5)
+    np.testing.assert_allclose(scores, ref_scores, atol=1e-6)
+    # Sub-pixel steps survive: some keypoints sit off the heatmap grid's pixel centres.
+    assert np.any(np.abs(keypoints / 4.0 - np.round(keypoints / 4.0)) > 0.2)
+    assert _producer_of_output(graph) != "DEQUANTIZE"  # float maths, not int8 + dequantize
+    with open(str(tmp_path / "q.json")) as f:
+        quantization = json.load(f)["quantization"]
+    assert quantization["float_tail"] == "decode" and quantization["float_tensors"] > 0
+
+    everything = export_lib.export_tflite(model, str(tmp_path / "q_all.tflite"), quantize="int8",
+                                          representative_crops=calib, int8_float="none")
+    assert _producer_of_output(everything) == "DEQUANTIZE"  # int8 keypoint coordinates
+    with pytest.raises(ValueError, match="int8_float"):
+        export_lib.export_tflite(model, str(tmp_path / "x.tflite"), quantize="int8",
+                                 representative_crops=calib, int8_float="all")
