@@ -27,13 +27,13 @@ from kpose.engine.train import train
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 GIN_DIR = os.path.join(REPO, "gin_configs")
-# 2D top-down recipes; the lifting recipes (body_3d_keypoint) have their own data and
-# checks in test_gin_lifting_recipes.py, the bottom-up ones in test_gin_bottomup_recipes.py.
+# 2D recipes (top-down and bottom-up); the lifting recipes (body_3d_keypoint) need 2D
+# keypoint sequences and have their own checks in test_gin_lifting_recipes.py.
 RECIPES = sorted(
     os.path.relpath(p, GIN_DIR)
     for p in glob.glob(os.path.join(GIN_DIR, "experiments", "**", "*.gin"), recursive=True)
-    if "body_3d_keypoint" not in p and "associative_embedding" not in p
-) + ["quickstart.gin"]
+    if "body_3d_keypoint" not in p
+) + ["quickstart.gin", "quickstart_bottomup.gin"]
 
 # One epoch of train() plus its evaluation pass traces train_step and predict_step: measured
 # 3-5 min per recipe on 2 cores shared with other jobs (load ~6). Only the quick start runs
@@ -196,6 +196,8 @@ def test_recipe_builds_steps_and_predicts(recipe, data_root, monkeypatch):
         gin.clear_config()
     assert math.isfinite(float(logs["loss"])), logs
     num_keypoints = len(train_data.meta.flip_indices)
-    assert predictions["keypoints"].shape == (batch, num_keypoints, 2)
-    assert predictions["keypoint_scores"].shape == (batch, num_keypoints)
+    # Top-down: (B, K, 2); bottom-up: (B, N, K, 2), N people per image.
+    assert predictions["keypoints"].shape[0] == batch
+    assert predictions["keypoints"].shape[-2:] == (num_keypoints, 2)
+    assert predictions["keypoint_scores"].shape == predictions["keypoints"].shape[:-1]
     assert np.all(np.isfinite(predictions["keypoints"]))

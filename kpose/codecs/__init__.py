@@ -8,6 +8,7 @@ from kpose.codecs.simcc_label import SimCCLabel
 from kpose.codecs.udp_heatmap import UDPHeatmap
 from kpose.codecs.image_pose_lifting import ImagePoseLifting
 from kpose.codecs.video_pose_lifting import VideoPoseLifting
+from kpose.codecs.associative_embedding import AssociativeEmbedding
 
 __all__ = [
     "IntegralRegressionLabel",
@@ -15,4 +16,4 @@ __all__ = [
     "MegviiHeatmap",
     "RegressionLabel",
     "SimCCLabel",
-    "UDPHeatmap", "ImagePoseLifting", "VideoPoseLifting"]
+    "UDPHeatmap", "ImagePoseLifting", "VideoPoseLifting", "AssociativeEmbedding"]

@@ -17,6 +17,7 @@ _REGISTERING_MODULES = (
     "kpose.datasets",
     "kpose.datasets.transforms",
     "kpose.datasets.pipeline",
+    "kpose.datasets.bottomup_pipeline",
     "kpose.models",
     "kpose.evaluation",
     "kpose.engine.train",

@@ -250,7 +250,7 @@ class CocoMetric:
     def _coco_results(self) -> list[dict]:
         """COCO-format result dicts after rescoring and NMS."""
         cols = self._columns()
-        if not cols:
+        if not cols or len(cols["img_id"]) == 0:  # e.g. a bottom-up model that found nobody
             return []
         scores = self._instance_scores(cols)
         areas = self._areas(cols)

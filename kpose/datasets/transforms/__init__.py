@@ -18,6 +18,9 @@ from kpose.datasets.transforms.rtmpose_transforms import rtmpose_train_transform
 from kpose.datasets.transforms.topdown_affine import TopdownAffine
 from kpose.datasets.transforms.yolox_hsv_random_aug import YOLOXHSVRandomAug
 from kpose.datasets.transforms.random_flip_around_root import RandomFlipAroundRoot
+from kpose.datasets.transforms.bottomup_get_heatmap_mask import BottomupGetHeatmapMask
+from kpose.datasets.transforms.bottomup_random_affine import BottomupRandomAffine
+from kpose.datasets.transforms.bottomup_resize import BottomupResize
 
 __all__ = [
     "CoarseDropout",
@@ -31,4 +34,4 @@ __all__ = [
     "RandomMedianBlur",
     "TopdownAffine",
     "YOLOXHSVRandomAug",
-    "rtmpose_train_transforms", "RandomFlipAroundRoot"]
+    "rtmpose_train_transforms", "RandomFlipAroundRoot", "BottomupGetHeatmapMask", "BottomupRandomAffine", "BottomupResize"]

@@ -10,6 +10,7 @@ from kpose.models.heads.simcc_head import SimCCHead
 from kpose.models.heads.vis_predict_head import VisPredictHead
 from kpose.models.heads.temporal_regression_head import TemporalRegressionHead
 from kpose.models.heads.trajectory_regression_head import TrajectoryRegressionHead
+from kpose.models.heads.ae_head import AssociativeEmbeddingHead
 
 __all__ = [
     "DSNTHead",
@@ -19,4 +20,4 @@ __all__ = [
     "RTMCCHead",
     "RegressionHead",
     "SimCCHead",
-    "VisPredictHead", "TemporalRegressionHead", "TrajectoryRegressionHead"]
+    "VisPredictHead", "TemporalRegressionHead", "TrajectoryRegressionHead", "AssociativeEmbeddingHead"]

@@ -21,6 +21,7 @@ from kpose.models.losses.soft_wing_loss import SoftWingLoss
 from kpose.models.losses.wing_loss import WingLoss
 from kpose.models.losses.mpjpe_loss import MPJPELoss
 from kpose.models.losses.mpjpe_velocity_joint_loss import MPJPEVelocityJointLoss
+from kpose.models.losses.ae_loss import AssociativeEmbeddingLoss
 
 __all__ = [
     "AdaptiveWingLoss",
@@ -36,4 +37,4 @@ __all__ = [
     "RLELoss",
     "SmoothL1Loss",
     "SoftWingLoss",
-    "WingLoss", "MPJPELoss", "MPJPEVelocityJointLoss"]
+    "WingLoss", "MPJPELoss", "MPJPEVelocityJointLoss", "AssociativeEmbeddingLoss"]
