@@ -72,7 +72,13 @@ def last_row(work_dir):
     """The last epoch's row of log.csv: loss terms and (after the last epoch) metrics."""
     with open(os.path.join(work_dir, "log.csv")) as f:
         rows = list(csv.DictReader(f))
-    return {k: float(v) for k, v in rows[-1].items() if v not in ("", None)}
+    row = {}
+    for key, value in rows[-1].items():
+        try:
+            row[key] = float(value)
+        except (TypeError, ValueError):  # CSVLogger writes 'NA' for figures not logged
+            continue
+    return row
 
 
 def main(argv=None):
