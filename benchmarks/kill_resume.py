@@ -1,6 +1,6 @@
 """Kill-and-resume against an uninterrupted run: what a SIGKILL costs.
 
-    python benchmarks/kill_resume.py [--epochs 6] [--kill_epoch 3] [--seed 0] [--out DIR]
+    python benchmarks/kill_resume.py [--epochs 20] [--kill_epoch 10] [--seed 0] [--out DIR]
 
 Trains the quick-start recipe, shrunk to minutes (synthetic data, 64x64 input, narrow
 ResNet-18), twice with the same command: once straight through, once SIGKILLed at a random
@@ -84,8 +84,8 @@ def last_row(work_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--kill_epoch", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--kill_epoch", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from kpose.datasets.pipeline import build_topdown_pipeline
 from kpose.engine.checkpoint_callback import CheckpointCallback
+from kpose.engine.csv_log import CSVLog
 from kpose.engine.config import write_operative_config
 from kpose.engine.evaluate import bind_metrics, format_results
 from kpose.engine.epoch_summary import EpochSummary
@@ -236,7 +237,7 @@ def train(
         keras.callbacks.TensorBoard(os.path.join(work_dir, "tensorboard"),
                                     profile_batch=tuple(profile_steps) if profile_steps else 0),
         EpochSummary(total_epochs=epochs),
-        keras.callbacks.CSVLogger(os.path.join(work_dir, "log.csv"), append=True),
+        CSVLog(os.path.join(work_dir, "log.csv")),
     ]
     write_operative_config(work_dir)
     initial_epoch = ckpt.restore(est)

@@ -121,3 +121,32 @@ def test_unknown_bindings_are_rejected(run):
     # Keras layers take **kwargs, so gin accepts the name; building the model rejects it.
     with pytest.raises((TypeError, ValueError), match="no_such_arg"):
         init_model(QUICKSTART, gin_params=tiny_params(run["data_root"]) + ["ResNet.no_such_arg = 1"])
+
+
+@pytest.mark.slow  # three evaluation processes: ~1 min on 2 cores
+def test_evaluation_killed_and_rerun_gives_the_same_numbers(run):
+    """tools/test.py SIGKILLed part-way, then rerun: the same metrics as an uninterrupted
+    evaluation, to the last digit (evaluation keeps no state between runs)."""
+    import signal
+    import subprocess
+    import time
+
+    def command(out):
+        cmd = [sys.executable, os.path.join(REPO, "tools", "test.py"), "--gin_file", QUICKSTART,
+               "--checkpoint", run["ckpt"], "--out", out]
+        return cmd + [a for p in tiny_params(run["data_root"]) for a in ("--gin_param", p)]
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    straight, rerun = str(run["root"] / "eval_a.json"), str(run["root"] / "eval_b.json")
+    subprocess.run(command(straight), cwd=REPO, env=env, check=True, capture_output=True,
+                   timeout=300)
+    killed = subprocess.Popen(command(rerun), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(5)  # past start-up, into model building or prediction
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert not os.path.exists(rerun) or killed.returncode == 0
+    subprocess.run(command(rerun), cwd=REPO, env=env, check=True, capture_output=True,
+                   timeout=300)
+    assert json.load(open(rerun)) == json.load(open(straight))
